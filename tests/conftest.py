@@ -10,6 +10,11 @@ tested as well as the feature itself.
 
 ``pytest tests --target 03`` narrows the matrix to one target (repeat the
 option for several).
+
+``pytest tests --exercise 03`` runs the scenarios of stages 01 to 03 against
+the workshop's exercise ``stages/03/exercise`` instead: the learner's plugin,
+held to what stage 03 must do (``--exercise 03=DIR`` for an exercise kept in
+another directory). ``tests/workshop/check.py`` is the friendly face of it.
 """
 
 from __future__ import annotations
@@ -37,10 +42,17 @@ class Target:
 
     name: str  # "03" or "final"
     path: Path  # the directory that holds its `pytest_aioloop` package
+    exercise: bool = False  # a workshop exercise, held to what stage `name` must do
 
     @property
     def title(self) -> str:
+        if self.exercise:
+            return f"exercise {self.name}"
         return "final/" if self.name == "final" else f"stage {self.name}"
+
+    @property
+    def id(self) -> str:
+        return f"exercise-{self.name}" if self.exercise else self.name
 
 
 def discover_targets() -> list[Target]:
@@ -79,6 +91,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help=f"run the scenarios against this target only (one of {', '.join(ORDER)}); repeatable",
     )
+    parser.addoption(
+        "--exercise",
+        action="append",
+        default=[],
+        metavar="NN[=DIR]",
+        help="run the scenarios of stages up to NN against the workshop's exercise "
+        "stages/NN/exercise (or the one in DIR) instead of the targets; repeatable",
+    )
+
+
+EXERCISES = pytest.StashKey[list[Target]]()
+
+
+def exercise_target(spec: str) -> Target:
+    """The target for ``--exercise NN`` or ``--exercise NN=DIR``."""
+    name, _, where = spec.partition("=")
+    if name not in ORDER or name == "final":
+        stages = ", ".join(n for n in ORDER if n != "final")
+        raise pytest.UsageError(f"--exercise {spec}: no such stage; the stages are {stages}")
+    path = Path(where).resolve() if where else ROOT / "stages" / name / "exercise"
+    if not (path / "pytest_aioloop" / "plugin.py").is_file():
+        raise pytest.UsageError(f"--exercise {spec}: no {path / 'pytest_aioloop' / 'plugin.py'}")
+    return Target(name, path, exercise=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -91,6 +126,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"--target {unknown[0]}: no such target; the targets are {', '.join(ORDER)}"
         )
+    exercises = [exercise_target(spec) for spec in config.getoption("exercise")]
+    if exercises and config.getoption("target"):
+        raise pytest.UsageError("--exercise and --target do not mix: use one or the other")
+    config.stash[EXERCISES] = exercises
 
 
 def expectation(since: str, until: str | None, target: str) -> str | None:
@@ -115,14 +154,35 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     since: str = marker.args[0]
     until: str | None = marker.kwargs.get("until")
     chosen = metafunc.config.getoption("target") or ORDER
+    targets = metafunc.config.stash[EXERCISES] or [t for t in TARGETS if t.name in chosen]
     params = []
-    for target in TARGETS:
-        if target.name not in chosen:
-            continue
+    for target in targets:
         reason = expectation(since, until, target.name)
         marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-        params.append(pytest.param(target, id=target.name, marks=marks))
+        params.append(pytest.param(target, id=target.id, marks=marks))
     metafunc.parametrize("target", params)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--exercise NN``, keep only the scenarios of stages up to NN."""
+    if not config.stash[EXERCISES]:
+        return
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        target = callspec.params.get("target") if callspec else None
+        marker = item.get_closest_marker("since")
+        if (
+            isinstance(target, Target)
+            and marker is not None
+            and position(marker.args[0]) <= position(target.name)
+        ):
+            kept.append(item)
+        else:
+            dropped.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 class _OnePlugin:
