@@ -1,0 +1,158 @@
+"""What the user asked for: the mode, the loop scopes, the ``asyncio`` marker.
+
+Everything here is read once (the ini options and command line at configure
+time, a marker once per test at collection) and validated where it is read, so
+that a typo is reported once, naming the test or the option and the values
+that are allowed.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pytest
+
+
+class Mode(str, enum.Enum):
+    """Which coroutines the plugin takes over."""
+
+    #: only tests marked ``asyncio`` and fixtures made with ``pytest_aioloop.fixture``:
+    #: other async plugins (anyio, trio) keep theirs.
+    STRICT = "strict"
+    #: every ``async def`` test and every async fixture.
+    AUTO = "auto"
+
+
+class LoopScope(str, enum.Enum):
+    """Which collector an event loop belongs to; it is closed when that collector ends."""
+
+    FUNCTION = "function"
+    CLASS = "class"
+    MODULE = "module"
+    PACKAGE = "package"
+    SESSION = "session"
+
+    @property
+    def width(self) -> int:
+        """Order of the scopes: a wider scope outlives a narrower one."""
+        return _WIDTH[self]
+
+    @classmethod
+    def parse(cls, value: object, where: str, what: str) -> LoopScope:
+        try:
+            return cls(value)
+        except ValueError:
+            allowed = ", ".join(scope.value for scope in cls)
+            raise InvalidScope(f"{where}: {what}={value!r} is not one of {allowed}.") from None
+
+
+_WIDTH = {scope: width for width, scope in enumerate(LoopScope)}
+
+#: ``asyncio_default_fixture_loop_scope = fixture-scope``: a fixture's loop lives as long
+#: as the fixture's own cached value.
+FIXTURE_SCOPE = "fixture-scope"
+
+
+class InvalidScope(ValueError):
+    """A loop scope that is not one of LoopScope's values."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The run's configuration, read once at ``pytest_configure``."""
+
+    mode: Mode
+    debug: bool
+    #: None: each fixture's loop scope defaults to its caching scope.
+    default_fixture_loop_scope: LoopScope | None
+    default_test_loop_scope: LoopScope
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Settings:
+        mode_value = config.getoption("asyncio_mode") or config.getini("asyncio_mode")
+        try:
+            mode = Mode(mode_value)
+        except ValueError:
+            allowed = ", ".join(m.value for m in Mode)
+            raise pytest.UsageError(
+                f"asyncio_mode={mode_value!r} is not a valid mode; use one of: {allowed}."
+            ) from None
+        # Plugins built on pytest-asyncio read the mode from here.
+        config.option.asyncio_mode = mode.value
+
+        debug = config.getoption("asyncio_debug") or config.getini("asyncio_debug")
+
+        # Unset means "the fixture's own scope", as pytest-asyncio does today; unlike
+        # pytest-asyncio, that default is not worth a warning on every run.
+        fixture_value = config.getini("asyncio_default_fixture_loop_scope")
+        fixture_scope = None
+        if fixture_value and fixture_value != FIXTURE_SCOPE:
+            try:
+                fixture_scope = LoopScope(fixture_value)
+            except ValueError:
+                allowed = ", ".join([*(s.value for s in LoopScope), FIXTURE_SCOPE])
+                raise pytest.UsageError(
+                    f"asyncio_default_fixture_loop_scope={fixture_value!r} is not one of {allowed}."
+                ) from None
+        test_value = config.getini("asyncio_default_test_loop_scope") or "function"
+        try:
+            test_scope = LoopScope.parse(test_value, "", "asyncio_default_test_loop_scope")
+        except InvalidScope as error:
+            raise pytest.UsageError(str(error).lstrip(": ")) from None
+        return cls(mode, bool(debug), fixture_scope, test_scope)
+
+
+@dataclass(frozen=True)
+class AsyncioMark:
+    """What one test's ``asyncio`` marker asks for."""
+
+    #: None: the ``asyncio_default_test_loop_scope`` default.
+    loop_scope: LoopScope | None
+    #: None: every factory that ``pytest_asyncio_loop_factories`` returns.
+    loop_factories: tuple[str, ...] | None
+
+    @classmethod
+    def parse(cls, mark: pytest.Mark, nodeid: str) -> AsyncioMark:
+        """Validate ``@pytest.mark.asyncio(...)``; raise MarkError naming the test."""
+        unknown = set(mark.kwargs) - {"loop_scope", "scope", "loop_factories"}
+        if mark.args or unknown:
+            given = [repr(arg) for arg in mark.args] + sorted(f"{k}=" for k in unknown)
+            raise MarkError(
+                f"{nodeid}: @pytest.mark.asyncio got {', '.join(given)}; it accepts only "
+                "the keyword arguments loop_scope=... and loop_factories=[...]."
+            )
+        if "scope" in mark.kwargs and "loop_scope" in mark.kwargs:
+            raise MarkError(
+                f"{nodeid}: @pytest.mark.asyncio got both scope= and loop_scope=; "
+                "keep loop_scope= only (scope= is its deprecated old name)."
+            )
+        scope_value = mark.kwargs.get("loop_scope", mark.kwargs.get("scope"))
+        try:
+            loop_scope = (
+                None if scope_value is None else LoopScope.parse(scope_value, nodeid, "loop_scope")
+            )
+        except InvalidScope as error:
+            raise MarkError(str(error)) from None
+        factories = mark.kwargs.get("loop_factories")
+        if factories is not None and (
+            isinstance(factories, str)
+            or not isinstance(factories, Sequence)
+            or not factories
+            or not all(isinstance(name, str) and name for name in factories)
+        ):
+            raise MarkError(
+                f"{nodeid}: @pytest.mark.asyncio(loop_factories={factories!r}): give a "
+                "non-empty list of factory names, e.g. loop_factories=['uvloop']."
+            )
+        return cls(loop_scope, None if factories is None else tuple(factories))
+
+
+class MarkError(ValueError):
+    """An ``asyncio`` marker with arguments the plugin cannot honour."""
+
+
+SCOPE_ALIAS_DEPRECATED = (
+    '{nodeid}: @pytest.mark.asyncio(scope=...) is deprecated: write loop_scope="{scope}" instead.'
+)

@@ -1,0 +1,195 @@
+"""Async fixtures: ``pytest_aioloop.fixture``, and how an async fixture is run.
+
+``pytest_aioloop.fixture`` is ``pytest.fixture`` plus one more argument,
+``loop_scope``; it records the function as the plugin's to run, so strict mode
+knows it from another async plugin's fixture. Each fixture *definition* is
+classified once (:func:`classify`); at every set-up of the fixture, the plugin's
+``pytest_fixture_setup`` runs it in its loop's driver task (:func:`run_fixture`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import weakref
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, cast, overload
+
+import pytest
+
+from pytest_aioloop import _pytest_compat
+from pytest_aioloop.config import LoopScope
+from pytest_aioloop.runner import LoopRunner
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+ScopeName = Literal["session", "package", "module", "class", "function"]
+Ids = Sequence[object | None] | Callable[[Any], object | None] | None
+
+# The functions made with pytest_aioloop.fixture, with their loop_scope (None: the
+# default). Weak keys: a test module's functions come and go with the module.
+_DECLARED: weakref.WeakKeyDictionary[Callable[..., Any], LoopScope | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@overload
+def fixture(
+    fixture_function: F,
+    *,
+    scope: ScopeName | Callable[[str, pytest.Config], ScopeName] = ...,
+    loop_scope: ScopeName | None = ...,
+    params: Iterable[object] | None = ...,
+    autouse: bool = ...,
+    ids: Ids = ...,
+    name: str | None = ...,
+) -> F: ...
+
+
+@overload
+def fixture(
+    fixture_function: None = ...,
+    *,
+    scope: ScopeName | Callable[[str, pytest.Config], ScopeName] = ...,
+    loop_scope: ScopeName | None = ...,
+    params: Iterable[object] | None = ...,
+    autouse: bool = ...,
+    ids: Ids = ...,
+    name: str | None = ...,
+) -> Callable[[F], F]: ...
+
+
+def fixture(
+    fixture_function: F | None = None,
+    *,
+    scope: ScopeName | Callable[[str, pytest.Config], ScopeName] = "function",
+    loop_scope: ScopeName | None = None,
+    params: Iterable[object] | None = None,
+    autouse: bool = False,
+    ids: Ids = None,
+    name: str | None = None,
+) -> F | Callable[[F], F]:
+    """``pytest.fixture`` for async (and sync) fixtures that this plugin runs.
+
+    ``loop_scope`` picks the event loop the fixture runs in (``"function"``,
+    ``"class"``, ``"module"``, ``"package"`` or ``"session"``) independently of
+    ``scope``, which says how long its value is cached; it defaults to the
+    ``asyncio_default_fixture_loop_scope`` option, else to ``scope``. Works bare
+    (``@pytest_aioloop.fixture``) or called, on functions and on methods.
+    """
+
+    def decorate(function: F) -> F:
+        raw = getattr(function, "__func__", function)
+        where = f"fixture {name or raw.__name__!r}"
+        _DECLARED[raw] = (
+            None if loop_scope is None else LoopScope.parse(loop_scope, where, "loop_scope")
+        )
+        made = pytest.fixture(
+            function, scope=scope, params=params, autouse=autouse, ids=ids, name=name
+        )
+        # Typed as the function it decorates, as pytest-asyncio types its fixture().
+        return cast(F, made)
+
+    if fixture_function is not None:
+        return decorate(fixture_function)
+    return decorate
+
+
+@dataclass(frozen=True)
+class AsyncFixture:
+    """What the plugin needs to know of one async fixture definition."""
+
+    #: an ``async def`` with a ``yield`` (setup, then teardown) rather than a ``return``.
+    generator: bool
+    #: made with ``pytest_aioloop.fixture`` (strict mode runs only these).
+    declared: bool
+    #: the ``loop_scope`` it was declared with; None: the configured default.
+    loop_scope: LoopScope | None
+
+
+def classify(function: Callable[..., Any]) -> AsyncFixture | None:
+    """An async fixture's description; None for a sync fixture (pytest runs those)."""
+    raw = getattr(function, "__func__", function)
+    generator = inspect.isasyncgenfunction(raw)
+    if not generator and not inspect.iscoroutinefunction(raw):
+        return None
+    return AsyncFixture(generator, raw in _DECLARED, _DECLARED.get(raw))
+
+
+def run_fixture(
+    kind: AsyncFixture,
+    fixturedef: pytest.FixtureDef[Any],
+    request: pytest.FixtureRequest,
+    runner: LoopRunner,
+) -> object:
+    """Set up one async fixture in ``runner``'s loop; schedule its teardown there too.
+
+    What pytest's own ``pytest_fixture_setup`` does for a sync fixture, with the
+    calls into the fixture function made in the loop's driver task.
+    """
+    __tracebackhide__ = True
+    kwargs = {argname: request.getfixturevalue(argname) for argname in fixturedef.argnames}
+    function = _pytest_compat.fixture_function(fixturedef, request)
+    try:
+        if kind.generator:
+            generator: AsyncGenerator[Any, None] = function(**kwargs)
+            value, context = runner.run(_first_step(generator, fixturedef.argname))
+        else:
+            value, context = runner.run(_with_context(function(**kwargs)))
+        # Context variables the fixture set reach tests and fixtures in other loops
+        # too: copy them into the caller's context, and undo that after teardown.
+        # (Finalizers run last-in, first-out: this one after the teardown below.)
+        request.addfinalizer(_apply(context))
+        if kind.generator:
+            request.addfinalizer(
+                functools.partial(runner.run, _last_step(generator, fixturedef.argname))
+            )
+    except (Exception, pytest.fail.Exception, pytest.skip.Exception) as error:
+        _pytest_compat.cache_error(fixturedef, request, error)
+        raise
+    _pytest_compat.cache_value(fixturedef, request, value)
+    return value
+
+
+async def _with_context(awaitable: Awaitable[T]) -> tuple[T, contextvars.Context]:
+    value = await awaitable
+    return value, contextvars.copy_context()
+
+
+async def _first_step(
+    generator: AsyncGenerator[T, None], name: str
+) -> tuple[T, contextvars.Context]:
+    try:
+        value = await generator.__anext__()
+    except StopAsyncIteration:
+        pytest.fail(f"async fixture {name!r} returned without yielding a value.", pytrace=False)
+    return value, contextvars.copy_context()
+
+
+async def _last_step(generator: AsyncGenerator[Any, None], name: str) -> None:
+    try:
+        await generator.__anext__()
+    except StopAsyncIteration:
+        return
+    await generator.aclose()
+    pytest.fail(f"async fixture {name!r} yielded more than once: yield only once.", pytrace=False)
+
+
+def _apply(context: contextvars.Context) -> Callable[[], None]:
+    changed: list[tuple[contextvars.ContextVar[Any], contextvars.Token[Any]]] = []
+    for var, value in context.items():
+        if var.get(_MISSING) is not value:
+            changed.append((var, var.set(value)))
+
+    def reset() -> None:
+        while changed:
+            var, token = changed.pop()
+            var.reset(token)
+
+    return reset
+
+
+_MISSING = object()

@@ -1,0 +1,69 @@
+"""Which loop a test or fixture runs in: one :class:`LoopRunner` per collector and factory.
+
+Loops belong to pytest's collectors, the same tree that gives fixtures their
+scopes: a function-scoped loop to the test item, a module-scoped loop to the
+``Module``, and so on up to the ``Session``. A runner is opened the first time a
+test or fixture needs it, and closed by a finalizer on its collector, which
+pytest calls when that collector's last test has been torn down
+(``Node.addfinalizer``). Finalizers run last-in, first-out: the runner's is
+registered before the fixtures that run in it register theirs (pytest adds a
+fixture's finalizer after ``pytest_fixture_setup`` returns), so every async
+teardown has run by the time its loop is closed.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from pytest_aioloop.config import LoopScope
+from pytest_aioloop.runner import LoopFactory, LoopRunner
+
+#: pytest's collection tree is made of these (pytest does not export their base class).
+Node = pytest.Item | pytest.Collector
+
+
+def scope_node(node: Node, scope: LoopScope) -> Node:
+    """The collector that a loop of ``scope`` belongs to, seen from ``node``.
+
+    Where the scope has no collector (a test outside any class, a module outside
+    any package) pytest's own fallback for fixture scopes applies: the test
+    itself for ``class``, the session for ``package``.
+    """
+    if scope is LoopScope.FUNCTION:
+        return node
+    if scope is LoopScope.CLASS:
+        return node.getparent(pytest.Class) or node
+    if scope is LoopScope.MODULE:
+        return node.getparent(pytest.Module) or node
+    if scope is LoopScope.PACKAGE:
+        return node.getparent(pytest.Package) or node.session
+    return node.session
+
+
+class Loops:
+    """The open runners, by (collector, loop factory)."""
+
+    def __init__(self, *, debug: bool) -> None:
+        self._debug = debug
+        self._open: dict[tuple[Node, LoopFactory], LoopRunner] = {}
+
+    def runner(self, node: Node, factory: LoopFactory) -> LoopRunner:
+        """The runner of ``node``'s loop, opened now if it is not open yet."""
+        key = (node, factory)
+        runner = self._open.get(key)
+        if runner is None:
+            runner = self._open[key] = LoopRunner(factory, debug=self._debug)
+            # Only a node in the current chain of set-up nodes takes finalizers; the
+            # callers ask for a loop while setting up or calling a test below it.
+            node.addfinalizer(functools.partial(self._close, key))
+        return runner
+
+    def _close(self, key: tuple[Node, LoopFactory]) -> None:
+        self._open.pop(key).close()
+
+    def close_all(self) -> None:
+        """Close what is still open at the end of the session (after an interrupt)."""
+        while self._open:
+            self._open.popitem()[1].close()

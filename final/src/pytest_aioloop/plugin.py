@@ -1,0 +1,341 @@
+"""pytest-aioloop's hooks: thin glue between pytest and the plugin's parts.
+
+pytest loads this module through the ``pytest11`` entry point ``aioloop``. The
+hooks below appear in the order pytest calls them in a run, and each hands its
+work to the module that owns it:
+
+* options and the run's settings: :mod:`pytest_aioloop.config`;
+* the loops, one per collector scope: :mod:`pytest_aioloop.loops`, each run by
+  a :class:`~pytest_aioloop.runner.LoopRunner`;
+* async tests: :mod:`pytest_aioloop.items`; async fixtures:
+  :mod:`pytest_aioloop.fixtures`; free ports: :mod:`pytest_aioloop.ports`.
+
+Nothing here runs for every test but ``pytest_runtest_setup`` (one assignment)
+and ``pytest_pyfunc_call`` (one stash look-up for a sync test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from pytest_aioloop import _pytest_compat, hooks
+from pytest_aioloop.config import (
+    FIXTURE_SCOPE,
+    AsyncioMark,
+    LoopScope,
+    MarkError,
+    Mode,
+    Settings,
+)
+from pytest_aioloop.fixtures import AsyncFixture, classify, run_fixture
+from pytest_aioloop.items import (
+    ASYNC_TEST,
+    FACTORY_ARGNAME,
+    AsyncTest,
+    async_test_function,
+    run_test,
+)
+from pytest_aioloop.items import classify as classify_test
+from pytest_aioloop.loops import Loops, scope_node
+from pytest_aioloop.runner import LoopFactory
+
+# The port fixtures are plugins of their own; pytest loads them with this one.
+pytest_plugins = ["pytest_aioloop.ports"]
+
+
+class State:
+    """What the plugin keeps for one run."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.loops = Loops(debug=settings.debug)
+        #: each fixture definition's description, computed at its first set-up.
+        self.fixtures: dict[pytest.FixtureDef[Any], AsyncFixture | None] = {}
+        #: the test being set up, run or torn down.
+        self.item: pytest.Item | None = None
+
+    def factory(self, item: pytest.Item | None) -> LoopFactory:
+        test = None if item is None else item.stash.get(ASYNC_TEST, None)
+        if test is not None and test.factory is not None:
+            return test.factory
+        if isinstance(item, pytest.Function) and POLICY_FIXTURE in item.fixturenames:
+            # Only when the user overrides event_loop_policy (deprecated).
+            policy: Any = item.funcargs.get(POLICY_FIXTURE)
+            if policy is not None:
+                factory: LoopFactory = policy.new_event_loop
+                return factory
+        return asyncio.new_event_loop
+
+
+STATE = pytest.StashKey[State]()
+POLICY_FIXTURE = "event_loop_policy"
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
+    group = parser.getgroup("asyncio", "asyncio (pytest-aioloop)")
+    group.addoption(
+        "--asyncio-mode",
+        dest="asyncio_mode",
+        default=None,
+        metavar="MODE",
+        help="'strict': run only tests marked asyncio and fixtures made with "
+        "pytest_aioloop.fixture; 'auto': run every async test and fixture. "
+        "Overrides the asyncio_mode ini option.",
+    )
+    group.addoption(
+        "--asyncio-debug",
+        dest="asyncio_debug",
+        action="store_true",
+        default=None,
+        help="run every event loop in asyncio's debug mode",
+    )
+    parser.addini("asyncio_mode", "strict (the default) or auto", default="strict")
+    parser.addini("asyncio_debug", "run every event loop in debug mode", type="bool", default=False)
+    parser.addini(
+        "asyncio_default_fixture_loop_scope",
+        "the default loop scope of async fixtures: function, class, module, package, "
+        f"session or {FIXTURE_SCOPE} (the default: the fixture's own scope)",
+        default=None,
+    )
+    parser.addini(
+        "asyncio_default_test_loop_scope",
+        "the default loop scope of async tests (default: function)",
+        default="function",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name in ("asyncio", "pytest_asyncio.plugin", "pytest_asyncio"):
+        if config.pluginmanager.has_plugin(name):
+            raise pytest.UsageError(
+                "pytest-aioloop and pytest-asyncio are both active in this run, and both would "
+                "run your async tests: uninstall one of them (pip uninstall pytest-asyncio), "
+                "or turn pytest-asyncio off for this run with -p no:asyncio."
+            )
+    config.addinivalue_line(
+        "markers",
+        "asyncio(loop_scope=None, loop_factories=None): run this async test in an event loop; "
+        "loop_scope is function, class, module, package or session.",
+    )
+    config.stash[STATE] = State(Settings.from_config(config))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    settings = config.stash[STATE].settings
+    return (
+        f"asyncio: mode={settings.mode.value}, debug={settings.debug}, "
+        f"default_fixture_loop_scope="
+        f"{settings.default_fixture_loop_scope and settings.default_fixture_loop_scope.value}, "
+        f"default_test_loop_scope={settings.default_test_loop_scope.value}"
+    )
+
+
+def _asyncio_mark(item: pytest.Item, mode: Mode) -> pytest.Mark | None:
+    mark = item.get_closest_marker("asyncio")
+    if mark is None and mode is Mode.AUTO:
+        item.add_marker("asyncio")
+        mark = item.get_closest_marker("asyncio")
+    return mark
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Check each async test's marker once, and parametrize it over the loop factories."""
+    definition = metafunc.definition
+    if async_test_function(definition) is None:
+        return
+    state = metafunc.config.stash[STATE]
+    mark = _asyncio_mark(definition, state.settings.mode)
+    if mark is None:
+        return
+    try:
+        asyncio_mark = AsyncioMark.parse(mark, definition.nodeid)
+    except MarkError as error:
+        pytest.fail(str(error), pytrace=False)
+    if "scope" in mark.kwargs:
+        warnings.warn(
+            pytest.PytestDeprecationWarning(
+                f"{definition.nodeid}: @pytest.mark.asyncio(scope=...) is deprecated: "
+                f"write loop_scope={mark.kwargs['scope']!r} instead."
+            ),
+            stacklevel=1,
+        )
+    factories = _loop_factories(metafunc.config, definition)
+    if factories is None:
+        if asyncio_mark.loop_factories is not None:
+            pytest.fail(
+                f"{definition.nodeid}: @pytest.mark.asyncio(loop_factories=...) needs a "
+                "pytest_asyncio_loop_factories hook (in a conftest.py) that names the factories.",
+                pytrace=False,
+            )
+        return
+    names = asyncio_mark.loop_factories or tuple(factories)
+    params = [
+        pytest.param(factories[name], id=name)
+        if name in factories
+        else pytest.param(
+            None,
+            id=name,
+            marks=pytest.mark.skip(
+                reason=f"loop factory {name!r} is not available; the factories are: "
+                f"{', '.join(factories)}"
+            ),
+        )
+        for name in names
+    ]
+    if len(params) == 1 and hasattr(pytest, "HIDDEN_PARAM"):
+        params = [pytest.param(*params[0].values, id=pytest.HIDDEN_PARAM, marks=params[0].marks)]
+    metafunc.fixturenames.append(FACTORY_ARGNAME)
+    scope = asyncio_mark.loop_scope or state.settings.default_test_loop_scope
+    # scope= makes pytest group the tests of one loop by factory, so that a loop
+    # shared by a module is opened once per factory, not once per test.
+    metafunc.parametrize(FACTORY_ARGNAME, params, scope=scope.value)
+
+
+def _loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, LoopFactory] | None:
+    hook = item.ihook.pytest_asyncio_loop_factories
+    if not hook.get_hookimpls():
+        return None
+    result = hook(config=config, item=item)
+    if (
+        not isinstance(result, Mapping)
+        or not result
+        or not all(isinstance(name, str) and name and callable(f) for name, f in result.items())
+    ):
+        raise pytest.UsageError(
+            f"{item.nodeid}: pytest_asyncio_loop_factories returned {result!r}; it must "
+            "return a non-empty mapping of names to loop factories, "
+            "e.g. {'asyncio': asyncio.new_event_loop}."
+        )
+    return dict(result)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Classify every collected test once: is it an async test of ours, in which loop."""
+    state = config.stash[STATE]
+    mode = state.settings.mode
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        if async_test_function(item) is None:
+            if any(mark.name == "asyncio" for mark in item.own_markers):
+                # A module's or class's pytestmark reaches its sync tests too, and
+                # that is fine; a marker on the sync test itself is a mistake.
+                item.warn(
+                    pytest.PytestWarning(
+                        f"{item.nodeid} is marked asyncio but is not an async def function; "
+                        "the marker does nothing here: remove it, or make the test async def."
+                    )
+                )
+            continue
+        mark = _asyncio_mark(item, mode)
+        if mark is None:
+            continue  # strict mode, unmarked: pytest itself reports it
+        try:
+            asyncio_mark = AsyncioMark.parse(mark, item.nodeid)
+        except MarkError:
+            continue  # reported by pytest_generate_tests for this function
+        item.stash[ASYNC_TEST] = classify_test(
+            item, asyncio_mark, state.settings.default_test_loop_scope
+        )
+        if _defined_elsewhere(_pytest_compat.closest_fixturedef(item, POLICY_FIXTURE)):
+            # Set up the user's policy first, so that every loop of this test can use it.
+            item.fixturenames.insert(0, POLICY_FIXTURE)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # The test on whose behalf fixtures are set up from now on: it picks the loop
+    # factory of the fixtures' loops.
+    item.config.stash[STATE].item = item
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> object:
+    """Run an async fixture in its loop; leave every other fixture to pytest."""
+    state = request.config.stash[STATE]
+    try:
+        kind = state.fixtures[fixturedef]
+    except KeyError:
+        kind = state.fixtures[fixturedef] = classify(fixturedef.func)
+        if fixturedef.argname == POLICY_FIXTURE and _defined_elsewhere(fixturedef):
+            warnings.warn(
+                pytest.PytestDeprecationWarning(
+                    f'Overriding the "{POLICY_FIXTURE}" fixture is deprecated: implement the '
+                    "pytest_asyncio_loop_factories hook in a conftest.py to choose how "
+                    "event loops are made."
+                ),
+                stacklevel=1,
+            )
+    if kind is None:
+        return None
+    settings = state.settings
+    item = state.item
+    if not kind.declared and settings.mode is Mode.STRICT:
+        if item is not None and ASYNC_TEST in item.stash:
+            pytest.fail(
+                f"{item.nodeid}: the async fixture {fixturedef.argname!r} is a plain "
+                "@pytest.fixture, which strict mode leaves to other async plugins: decorate it "
+                "with @pytest_aioloop.fixture, or set asyncio_mode = auto.",
+                pytrace=False,
+            )
+        return None  # another plugin's fixture, or pytest's own error
+    cache_scope = LoopScope(fixturedef.scope)
+    loop_scope = kind.loop_scope or settings.default_fixture_loop_scope or cache_scope
+    if loop_scope.width < cache_scope.width:
+        pytest.fail(
+            f"fixture {fixturedef.argname!r} is cached with scope={cache_scope.value!r} but runs "
+            f"in a loop_scope={loop_scope.value!r} loop, which closes before its value is dropped: "
+            f"give it loop_scope={cache_scope.value!r} or wider.",
+            pytrace=False,
+        )
+    runner = state.loops.runner(scope_node(request.node, loop_scope), state.factory(item))
+    return _pytest_compat.setup_result(run_fixture(kind, fixturedef, request, runner))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run an async test of ours in its loop; leave every other test to pytest."""
+    test: AsyncTest | None = pyfuncitem.stash.get(ASYNC_TEST, None)
+    if test is None:
+        return None
+    state = pyfuncitem.config.stash[STATE]
+    node = scope_node(pyfuncitem, test.loop_scope)
+    run_test(pyfuncitem, test, state.loops.runner(node, state.factory(pyfuncitem)))
+    return True  # called: pytest must not call the test function again
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Normally every loop is closed with its collector; after an interrupt
+    # (Ctrl-C, -x) some collectors are never torn down.
+    state = config.stash.get(STATE, None)
+    if state is not None:
+        state.loops.close_all()
+
+
+@pytest.fixture(scope="session")
+def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
+    """The event loop policy whose loops async tests run in, if you override this fixture.
+
+    Deprecated, as in pytest-asyncio: implement ``pytest_asyncio_loop_factories``
+    instead. Loops are made with :func:`asyncio.new_event_loop` unless a test's
+    ``event_loop_policy`` is overridden.
+    """
+    with warnings.catch_warnings():
+        # Deprecated on Python 3.14, with the whole policy system.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return asyncio.get_event_loop_policy()
+
+
+def _defined_elsewhere(fixturedef: pytest.FixtureDef[Any] | None) -> bool:
+    return fixturedef is not None and getattr(fixturedef.func, "__module__", None) != __name__
