@@ -1,0 +1,545 @@
+"""The generated parts of the docs, produced at build time from the real files.
+
+An mkdocs hook (``hooks:`` in ``mkdocs.yml``). Before pymdownx.snippets reads a
+page, this module replaces every directive line of the form ``[% name args %]``
+with Markdown computed from the repository, so nothing generated is committed
+and nothing can drift:
+
+``[% stage-tabs 03 %]``
+    three content tabs: stage 03's ``plugin.py`` (whole file, through a snippet)
+    with the lines that changed since stage 02 highlighted, the diff from stage
+    02, and the stage's example tests (through snippets).
+``[% excerpt stages/03/pytest_aioloop/plugin.py pytest_pyfunc_call %]``
+    one function or class of a file, located with ``ast`` (decorators and the
+    comment block right above it included), included through a line-range
+    snippet, so the listing is the file's text and the range is never typed.
+``[% run stages/03 -v %]``
+    runs ``pytest stages/03 -v`` from the repository root and shows the command
+    and its real output.
+``[% run-on-stage 03 stages/04/test_async_fixtures.py::test_async_fixture %]``
+    runs a later stage's example test with stage 03's plugin (in a temporary
+    copy of stage 03): the failing example a chapter starts from.
+``[% scenarios-new 03 %]``, ``[% scenarios-missing 03 %]``, ``[% stage-matrix %]``
+    the shared suite's scenarios, read from their ``@pytest.mark.since(...)``
+    declarations, judged by the suite's own ``expectation()`` (tests/conftest.py).
+``[% changelog %]``
+    ``final/CHANGELOG.md`` through a snippet, once final/ has one.
+
+An unknown directive, a missing file or a missing function fails the build.
+Snippet paths are resolved from the repository root (``base_path`` is set here),
+whatever directory ``mkdocs`` is started from.
+"""
+
+from __future__ import annotations
+
+import ast
+import concurrent.futures
+import difflib
+import importlib.util
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from mkdocs.exceptions import PluginError
+
+ROOT = Path(__file__).resolve().parents[2]
+DIRECTIVE = re.compile(r"^(?P<indent>[ \t]*)\[% *(?P<name>[a-z-]+)(?P<args>[^%]*)%\][ \t]*$")
+# A snippet section marker (`# --8<-- [start:name]`): pymdownx.snippets drops
+# these lines from every listing, so line counts must drop them too.
+SECTION_MARKER = re.compile(r"-{1,}8<-{1,}\s*\[\s*(start|end)\s*:")
+
+
+class DirectiveError(PluginError):
+    """A directive that cannot be expanded: the build stops with this message."""
+
+
+# --------------------------------------------------------------------------
+# The repository: stages, files, scenarios
+# --------------------------------------------------------------------------
+
+
+def stages() -> list[str]:
+    return sorted(
+        p.name
+        for p in (ROOT / "stages").iterdir()
+        if p.name.isdigit() and (p / "pytest_aioloop" / "plugin.py").is_file()
+    )
+
+
+def previous_stage(stage: str) -> str | None:
+    names = stages()
+    if stage not in names:
+        raise DirectiveError(f"there is no stage {stage!r} (stages: {', '.join(names)})")
+    index = names.index(stage)
+    return names[index - 1] if index else None
+
+
+def read_lines(relative: str) -> list[str]:
+    """A file's lines as pymdownx.snippets renders them: section markers removed."""
+    path = ROOT / relative
+    if not path.is_file():
+        raise DirectiveError(f"no such file: {relative}")
+    return [line for line in path.read_text().splitlines() if not SECTION_MARKER.search(line)]
+
+
+def package_files(stage: str) -> list[str]:
+    package = ROOT / "stages" / stage / "pytest_aioloop"
+    return sorted(str(p.relative_to(package)) for p in package.rglob("*.py"))
+
+
+def example_tests(stage: str) -> list[str]:
+    return sorted(p.name for p in (ROOT / "stages" / stage).glob("test_*.py"))
+
+
+@cache
+def harness() -> ModuleType:
+    """The shared suite's tests/conftest.py, for its targets and ``expectation()``."""
+    spec = importlib.util.spec_from_file_location(
+        "_aioloop_docs_harness", ROOT / "tests" / "conftest.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class Scenario:
+    file: str  # tests/test_03_async_tests.py
+    name: str  # test_parametrize
+    since: str
+    until: str | None
+    doc: str
+
+    def passes_on(self, target: str) -> bool:
+        return harness().expectation(self.since, self.until, target) is None
+
+
+def _since_marker(node: ast.FunctionDef) -> tuple[str, str | None] | None:
+    for decorator in node.decorator_list:
+        if (
+            isinstance(decorator, ast.Call)
+            and isinstance(decorator.func, ast.Attribute)
+            and decorator.func.attr == "since"
+        ):
+            since = ast.literal_eval(decorator.args[0])
+            until = next(
+                (ast.literal_eval(k.value) for k in decorator.keywords if k.arg == "until"), None
+            )
+            return since, until
+    return None
+
+
+@cache
+def scenarios() -> tuple[Scenario, ...]:
+    """Every scenario of the shared suite, in file order.
+
+    Read from the source with ``ast``: tests/test_docs.py checks this list
+    against a real pytest collection of the suite.
+    """
+    found = []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and (marker := _since_marker(node)):
+                doc = " ".join((ast.get_docstring(node) or "").split())
+                found.append(Scenario(f"tests/{path.name}", node.name, *marker, doc))
+    return tuple(found)
+
+
+def targets() -> list[str]:
+    return [t.name for t in harness().discover_targets()]
+
+
+def title(target: str) -> str:
+    return "final/" if target == "final" else f"stage {target}"
+
+
+# --------------------------------------------------------------------------
+# Running pytest (in parallel, once per build)
+# --------------------------------------------------------------------------
+
+
+def pytest_command(args: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", *shlex.split(args)]
+
+
+def run_pytest(args: str, cwd: Path = ROOT) -> str:
+    env = dict(os.environ)
+    env.pop("PYTEST_ADDOPTS", None)
+    # Plain text at 80 columns, whatever terminal the build runs in; and no
+    # .pytest_cache written by the docs build (the cache plugin adds nothing to
+    # the output of a run without --lf/--ff).
+    env.update(PY_COLORS="0", COLUMNS="80", PYTEST_ADDOPTS="-p no:cacheprovider")
+    result = subprocess.run(
+        pytest_command(args),
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode not in (0, 1) or result.stderr.strip():
+        raise DirectiveError(
+            f"`pytest {args}` exited with {result.returncode}:\n{result.stdout}{result.stderr}"
+        )
+    return result.stdout.rstrip()
+
+
+def run_on_stage(stage: str, test: str) -> str:
+    """Run an example test of a later stage with stage ``stage``'s plugin.
+
+    The test file is copied into a copy of the stage (its conftest.py and its
+    package, with the repository's configuration), in a temporary directory:
+    ``pytest stages/NN/test_file.py`` there shows what that stage does with it.
+    """
+    file = test.split("::")[0]
+    if not (ROOT / file).is_file():
+        raise DirectiveError(f"no such file: {file}")
+    previous_stage(stage)  # fails on an unknown stage
+    with tempfile.TemporaryDirectory(prefix="aioloop-docs-") as tmp:
+        copy = Path(tmp)
+        shutil.copy(ROOT / "pyproject.toml", copy)
+        (copy / "stages").mkdir()
+        shutil.copy(ROOT / "stages" / "conftest.py", copy / "stages")
+        shutil.copytree(
+            ROOT / "stages" / stage,
+            copy / "stages" / stage,
+            ignore=shutil.ignore_patterns("__pycache__", "test_*.py", "exercise*"),
+        )
+        shutil.copy(ROOT / file, copy / "stages" / stage)
+        name = Path(file).name
+        node = test.replace(file, f"stages/{stage}/{name}", 1)
+        return run_pytest(node, cwd=copy)
+
+
+_outputs: dict[tuple[str, ...], concurrent.futures.Future[str]] = {}
+_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+_RUNNERS: dict[str, Callable[..., str]] = {"run": run_pytest, "run-on-stage": run_on_stage}
+
+
+def _key(name: str, args: str) -> tuple[str, ...]:
+    return (name, args) if name == "run" else (name, *shlex.split(args))
+
+
+def start_runs(markdown_sources: Iterator[str]) -> None:
+    """Start every run the site's pages ask for at once; each page waits for its own."""
+    for source in markdown_sources:
+        for line in source.splitlines():
+            match = DIRECTIVE.match(line)
+            if match and match["name"] in _RUNNERS:
+                output_of(_key(match["name"], match["args"].strip()), wait=False)
+
+
+def output_of(key: tuple[str, ...], *, wait: bool = True) -> str:
+    if key not in _outputs:
+        _outputs[key] = _pool.submit(_RUNNERS[key[0]], *key[1:])
+    return _outputs[key].result() if wait else ""
+
+
+# --------------------------------------------------------------------------
+# Markdown builders
+# --------------------------------------------------------------------------
+
+
+def fence_for(text: str) -> str:
+    """A backtick fence longer than any run of backticks in ``text``."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def snippet_block(path: str, *, language: str = "python", options: str = "") -> list[str]:
+    return [
+        f'```{language} title="{path}"{options}',
+        f'--8<-- "{path}"',
+        "```",
+    ]
+
+
+def changed_lines(old: list[str], new: list[str]) -> list[tuple[int, int]]:
+    """1-based inclusive ranges of the lines of ``new`` that are not in ``old``."""
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    return [
+        (j1 + 1, j2)
+        for tag, _, _, j1, j2 in matcher.get_opcodes()
+        if tag in ("replace", "insert") and j2 > j1
+    ]
+
+
+def hl_lines(ranges: list[tuple[int, int]]) -> str:
+    return " ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+
+
+def stage_diff(old_stage: str | None, new_stage: str) -> str:
+    """The unified diff of the stage's package against the previous stage's, as `diff -ru`."""
+    chunks = []
+    files = set(package_files(new_stage)) | set(package_files(old_stage) if old_stage else [])
+    for name in sorted(files):
+        old_path = f"stages/{old_stage}/pytest_aioloop/{name}" if old_stage else None
+        new_path = f"stages/{new_stage}/pytest_aioloop/{name}"
+        old = read_lines(old_path) if old_path and (ROOT / old_path).is_file() else []
+        new = read_lines(new_path) if (ROOT / new_path).is_file() else []
+        chunks.extend(
+            difflib.unified_diff(
+                old,
+                new,
+                fromfile=old_path or "/dev/null",
+                tofile=new_path,
+                lineterm="",
+            )
+        )
+    return "\n".join(chunks)
+
+
+def indent(lines: list[str], prefix: str = "    ") -> list[str]:
+    return [prefix + line if line else "" for line in lines]
+
+
+def directive_stage_tabs(stage: str) -> list[str]:
+    before = previous_stage(stage)
+    plugin = f"stages/{stage}/pytest_aioloop/plugin.py"
+    new = read_lines(plugin)
+    old = read_lines(f"stages/{before}/pytest_aioloop/plugin.py") if before else []
+    ranges = changed_lines(old, new)
+    options = ' linenums="1"'
+    if ranges:
+        options += f' hl_lines="{hl_lines(ranges)}"'
+    since = f"stage {before}" if before else "nothing (there is no stage before this one)"
+    count = sum(b - a + 1 for a, b in ranges)
+    diff = stage_diff(before, stage)
+    fence = fence_for(diff)
+    out = [
+        f'=== "plugin.py, {count} new or changed lines highlighted"',
+        "",
+        *indent(snippet_block(plugin, options=options)),
+        "",
+        f'=== "Diff from {since.split(" (")[0]}"',
+        "",
+    ]
+    if diff:
+        out += indent(
+            [
+                f'{fence}diff title="diff -ru stages/{before}/pytest_aioloop '
+                f'stages/{stage}/pytest_aioloop"'
+                if before
+                else f'{fence}diff title="new files"',
+                *diff.splitlines(),
+                fence,
+            ]
+        )
+    else:
+        out += indent([f"The plugin package did not change since {since}."])
+    out += ["", '=== "Example tests"', ""]
+    for test_file in example_tests(stage):
+        out += indent(snippet_block(f"stages/{stage}/{test_file}", options=' linenums="1"'))
+        out.append("")
+    return out
+
+
+def _symbol_range(tree: ast.Module, lines: list[str], symbol: str) -> tuple[int, int]:
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and node.name == symbol
+        ):
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            # Take in the comment block written right above the definition.
+            while start > 1 and lines[start - 2].lstrip().startswith("#"):
+                start -= 1
+            assert node.end_lineno is not None
+            return start, node.end_lineno
+    raise DirectiveError(f"no function or class named {symbol!r}")
+
+
+def directive_excerpt(path: str, *symbols: str) -> list[str]:
+    if not symbols:
+        raise DirectiveError("excerpt needs a file and one or more function or class names")
+    file = ROOT / path
+    if not file.is_file():
+        raise DirectiveError(f"no such file: {path}")
+    raw = file.read_text().splitlines()
+    tree = ast.parse("\n".join(raw))
+    ranges = []
+    for symbol in symbols:
+        try:
+            ranges.append(_symbol_range(tree, raw, symbol))
+        except DirectiveError as error:
+            raise DirectiveError(f"{path}: {error}") from None
+    spans = ",".join(f"{a}:{b}" for a, b in ranges)
+    return [
+        f'```python title="{path}"',
+        f'--8<-- "{path}:{spans}"',
+        "```",
+    ]
+
+
+def directive_run(*args: str) -> list[str]:
+    joined = " ".join(args)
+    output = output_of(_key("run", joined))
+    text = f"$ pytest {joined}\n{output}"
+    fence = fence_for(text)
+    return [f'{fence}text title="pytest {joined}"', *text.splitlines(), fence]
+
+
+def directive_run_on_stage(stage: str, test: str) -> list[str]:
+    output = output_of(("run-on-stage", stage, test))
+    file = Path(test.split("::")[0])
+    node = test.replace(str(file), f"stages/{stage}/{file.name}", 1)
+    text = f"$ cp {file} stages/{stage}/ && pytest {node}\n{output}"
+    fence = fence_for(text)
+    title = f"{file.name} run with stage {stage}'s plugin (in a temporary copy of stage {stage})"
+    return [f'{fence}text title="{title}"', *text.splitlines(), fence]
+
+
+def _scenario_line(scenario: Scenario) -> str:
+    doc = f": {scenario.doc}" if scenario.doc else ""
+    return f"- `{scenario.name}` (`{scenario.file}`){doc}"
+
+
+def directive_scenarios_new(stage: str) -> list[str]:
+    before = previous_stage(stage)
+    gained = [
+        s
+        for s in scenarios()
+        if s.passes_on(stage) and not (before is not None and s.passes_on(before))
+    ]
+    lost = [s for s in scenarios() if before and s.passes_on(before) and not s.passes_on(stage)]
+    total = sum(s.passes_on(stage) for s in scenarios())
+    out = [
+        f"With stage {stage}, {total} of the shared suite's {len(scenarios())} scenarios pass"
+        f" ({len(gained)} of them for the first time):",
+        "",
+        *[_scenario_line(s) for s in gained],
+    ]
+    if not gained:
+        out[-1:] = ["- none: this stage's gain is not yet covered by a scenario"]
+    if lost:
+        out += [
+            "",
+            f"These passed on stage {before} and no longer do: stage {stage} replaces"
+            " the behaviour they check (their `until=` says so):",
+            "",
+            *[_scenario_line(s) for s in lost],
+        ]
+    return out
+
+
+def directive_scenarios_missing(stage: str) -> list[str]:
+    missing = [s for s in scenarios() if not s.passes_on(stage) and s.until is None]
+    if not missing:
+        return [f"Every scenario of the shared suite passes on stage {stage}."]
+    by_target: dict[str, list[Scenario]] = {}
+    for scenario in missing:
+        by_target.setdefault(scenario.since, []).append(scenario)
+    out = [
+        f"{len(missing)} scenarios of the shared suite are still strict xfails on stage {stage};"
+        " they pass from the stage that brings them:",
+        "",
+    ]
+    for target, group in sorted(by_target.items(), key=lambda kv: harness().position(kv[0])):
+        names = ", ".join(f"`{s.name}`" for s in group)
+        out.append(f"- {title(target)}: {names}")
+    return out
+
+
+def directive_stage_matrix() -> list[str]:
+    names = targets()
+    header = "| scenario | " + " | ".join(title(t) for t in names) + " |"
+    rule = "| --- | " + " | ".join(":-:" for _ in names) + " |"
+    out = [
+        f"{len(scenarios())} scenarios against {len(names)} targets."
+        ' "pass" means the scenario must pass there; "—" means it is a strict'
+        " xfail there: it must fail, because that target does not do it yet (or,"
+        " after its `until=`, no longer does it that way).",
+        "",
+    ]
+    for file in sorted({s.file for s in scenarios()}):
+        out += [f"### `{file}`", "", header, rule]
+        for s in (s for s in scenarios() if s.file == file):
+            cells = " | ".join("pass" if s.passes_on(t) else "—" for t in names)
+            doc = f"<br><small>{s.doc}</small>" if s.doc else ""
+            out.append(f"| `{s.name}`{doc} | {cells} |")
+        out.append("")
+    totals = " | ".join(str(sum(s.passes_on(t) for s in scenarios())) for t in names)
+    out += ["### Totals", "", header, rule, f"| scenarios that pass | {totals} |"]
+    return out
+
+
+def directive_changelog() -> list[str]:
+    if (ROOT / "final" / "CHANGELOG.md").is_file():
+        return ['--8<-- "final/CHANGELOG.md"']
+    return [
+        "!!! note",
+        "    final/ has no `CHANGELOG.md` yet: this page includes it as soon as it exists.",
+    ]
+
+
+DIRECTIVES: dict[str, Callable[..., list[str]]] = {
+    "stage-tabs": directive_stage_tabs,
+    "excerpt": directive_excerpt,
+    "run": directive_run,
+    "run-on-stage": directive_run_on_stage,
+    "scenarios-new": directive_scenarios_new,
+    "scenarios-missing": directive_scenarios_missing,
+    "stage-matrix": directive_stage_matrix,
+    "changelog": directive_changelog,
+}
+
+
+def expand(markdown: str, where: str) -> str:
+    out: list[str] = []
+    in_fence = False
+    for number, line in enumerate(markdown.splitlines(), 1):
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+        match = None if in_fence else DIRECTIVE.match(line)
+        if match is None:
+            out.append(line)
+            continue
+        name, args = match["name"], shlex.split(match["args"])
+        if name not in DIRECTIVES:
+            raise DirectiveError(f"{where}:{number}: unknown directive [% {name} %]")
+        try:
+            lines = DIRECTIVES[name](*args)
+        except (DirectiveError, TypeError) as error:
+            raise DirectiveError(f"{where}:{number}: [% {name} %]: {error}") from error
+        out.extend(match["indent"] + x if x else "" for x in lines)
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------
+# mkdocs event handlers
+# --------------------------------------------------------------------------
+
+
+def on_config(config: Any) -> Any:
+    # Snippet paths are relative to the repository root, from any working directory.
+    snippets = config["mdx_configs"].setdefault("pymdownx.snippets", {})
+    snippets["base_path"] = [str(ROOT)]
+    return config
+
+
+def on_files(files: Any, config: Any) -> Any:
+    start_runs(
+        Path(f.abs_src_path).read_text()
+        for f in files
+        if f.src_uri.endswith(".md") and f.abs_src_path
+    )
+    return files
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    return expand(markdown, page.file.src_uri)
