@@ -22,6 +22,9 @@ and nothing can drift:
 ``[% scenarios-new 03 %]``, ``[% scenarios-missing 03 %]``, ``[% stage-matrix %]``
     the shared suite's scenarios, read from their ``@pytest.mark.since(...)``
     declarations, judged by the suite's own ``expectation()`` (tests/conftest.py).
+``[% final-reference %]``
+    every option, marker, fixture, hook and public name of final/, read from
+    its code and from ``pytest --fixtures`` / ``--markers`` with it loaded.
 ``[% changelog %]``
     ``final/CHANGELOG.md`` through a snippet, once final/ has one.
 
@@ -36,6 +39,7 @@ import ast
 import concurrent.futures
 import difflib
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -173,7 +177,11 @@ def title(target: str) -> str:
 
 
 def pytest_command(args: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", *shlex.split(args)]
+    # The `pytest` script beside this interpreter, as a reader types it (its
+    # usage messages then say "pytest", not "python -m pytest").
+    script = Path(sys.executable).with_name("pytest")
+    launcher = [str(script)] if script.is_file() else [sys.executable, "-m", "pytest"]
+    return [*launcher, *shlex.split(args)]
 
 
 def run_pytest(args: str, cwd: Path = ROOT) -> str:
@@ -187,15 +195,16 @@ def run_pytest(args: str, cwd: Path = ROOT) -> str:
         pytest_command(args),
         cwd=cwd,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # as a terminal shows them: usage errors go to stderr
         text=True,
         timeout=300,
         check=False,
     )
-    if result.returncode not in (0, 1) or result.stderr.strip():
-        raise DirectiveError(
-            f"`pytest {args}` exited with {result.returncode}:\n{result.stdout}{result.stderr}"
-        )
+    # 0 passed, 1 tests failed, 2 interrupted (a collection error), 4 usage
+    # error: each can be a lesson. 3 (an internal error) and 5 (no tests) never are.
+    if result.returncode not in (0, 1, 2, 4):
+        raise DirectiveError(f"`pytest {args}` exited with {result.returncode}:\n{result.stdout}")
     return result.stdout.rstrip()
 
 
@@ -487,6 +496,231 @@ def directive_changelog() -> list[str]:
     ]
 
 
+# --------------------------------------------------------------------------
+# The reference of final/, read from its code
+# --------------------------------------------------------------------------
+
+FINAL_SRC = ROOT / "final" / "src"
+
+# Run with final/src first on sys.path: what pytest_addoption declares (through
+# a parser that records the calls), and the public names with their signatures.
+_INTROSPECT = r"""
+import inspect, json, sys
+import pytest_aioloop, pytest_aioloop.plugin as plugin
+
+class Group:
+    def __init__(self, out, name):
+        self.out, self.name = out, name
+    def addoption(self, *names, **attrs):
+        self.out["options"].append({"names": list(names), "group": self.name,
+                                    **{k: repr(v) if k == "default" else v
+                                       for k, v in attrs.items() if k != "type"}})
+
+class Parser(Group):
+    def __init__(self, out):
+        super().__init__(out, "")
+    def getgroup(self, name, description="", after=None):
+        return Group(self.out, description or name)
+    def addini(self, name, help, type=None, default=None, **kw):
+        self.out["ini"].append({"name": name, "help": help, "type": type or "string",
+                                "default": repr(default)})
+
+class Hooks:
+    def __init__(self, out):
+        self.out = out
+    def add_hookspecs(self, module):
+        for name, function in vars(module).items():
+            if name.startswith("pytest_") and callable(function):
+                self.out["hooks"].append({"name": name,
+                                          "signature": str(inspect.signature(function)),
+                                          "doc": inspect.getdoc(function) or ""})
+
+out = {"options": [], "ini": [], "hooks": [], "public": [],
+       "version": pytest_aioloop.__version__, "file": pytest_aioloop.__file__}
+plugin.pytest_addoption(Parser(out), Hooks(out))
+for name in pytest_aioloop.__all__:
+    obj = getattr(pytest_aioloop, name)
+    if name.startswith("__"):
+        continue
+    kind = "class" if inspect.isclass(obj) else "function"
+    try:
+        signature = str(inspect.signature(obj)) if kind == "function" else ""
+    except (TypeError, ValueError):
+        signature = ""
+    members = [m.value for m in obj] if kind == "class" and hasattr(obj, "__members__") else []
+    out["public"].append({"name": name, "kind": kind, "signature": signature,
+                          "doc": inspect.getdoc(obj) or "", "members": members})
+print(json.dumps(out))
+"""
+
+
+def _final_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(FINAL_SRC), env.get("PYTHONPATH")) if p)
+    env.update(PY_COLORS="0", COLUMNS="80")
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+def _final_facts() -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-c", _INTROSPECT],
+        env=_final_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode:
+        raise DirectiveError(f"cannot read final/'s options:\n{result.stderr}")
+    facts: dict[str, Any] = json.loads(result.stdout)
+    if not Path(facts["file"]).resolve().is_relative_to(FINAL_SRC):
+        raise DirectiveError(f"read {facts['file']} instead of final/src")
+    return facts
+
+
+def _final_pytest(*args: str) -> str:
+    """``pytest ARGS`` with final/'s plugin only, in an empty directory."""
+    with tempfile.TemporaryDirectory(prefix="aioloop-docs-") as tmp:
+        result = subprocess.run(
+            pytest_command(
+                " ".join(("-p no:asyncio -p no:cacheprovider -p pytest_aioloop.plugin", *args))
+            ),
+            cwd=tmp,
+            env=_final_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    if result.returncode not in (0, 5):
+        raise DirectiveError(f"`pytest {' '.join(args)}` failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def _final_fixtures() -> list[tuple[str, str, str, str]]:
+    """(name, scope, module, docstring) of each fixture final/ defines, from `pytest --fixtures`."""
+    found = []
+    module = None
+    current: list[str] | None = None
+    for line in _final_pytest("--fixtures").splitlines():
+        header = re.match(r"^-+ fixtures defined from (\S+) -+$", line)
+        if header:
+            module = header[1] if header[1].startswith("pytest_aioloop") else None
+            continue
+        entry = re.match(r"^(\w+)(?: \[(\w+) scope\])? -- ", line)
+        if module and entry:
+            current = []
+            found.append((entry[1], entry[2] or "function", module, current))
+        elif module and current is not None and line.startswith("    "):
+            current.append(line.strip())
+        elif line.startswith("="):
+            module = None
+    return [(n, s, m, " ".join(doc)) for n, s, m, doc in found]
+
+
+def _final_markers() -> list[str]:
+    return [
+        line.removeprefix("@pytest.mark.")
+        for line in _final_pytest("--markers").splitlines()
+        if line.startswith("@pytest.mark.asyncio")
+    ]
+
+
+def _rst(text: str) -> str:
+    """A docstring's reStructuredText roles (:func:`x`) as Markdown code (`x`)."""
+    return re.sub(r":\w+:`~?([^`]+)`", r"``\1``", text)
+
+
+def _unquote(signature: str) -> str:
+    """Annotations as written (``from __future__ import annotations`` keeps them as strings)."""
+    return re.sub(r"(: |-> )'([^']*)'", r"\1\2", signature)
+
+
+def _cell(text: str) -> str:
+    return " ".join(_rst(text).split()).replace("|", "\\|")
+
+
+def directive_final_reference() -> list[str]:
+    if not (FINAL_SRC / "pytest_aioloop" / "plugin.py").is_file():
+        return ["!!! note", "    final/ does not exist yet: this reference is generated from it."]
+    facts = _final_facts()
+    out = [
+        f"Generated from `final/src/pytest_aioloop` (version `{facts['version']}`) when this"
+        " site was built: the options are what its `pytest_addoption` declares, the"
+        " fixtures and the marker what `pytest --fixtures` and `pytest --markers` list"
+        " with the plugin loaded, the rest its public names and their docstrings.",
+        "",
+        "### Command-line options",
+        "",
+        "| option | stored as | default | description |",
+        "| --- | --- | --- | --- |",
+    ]
+    for option in facts["options"]:
+        names = ", ".join(f"`{n}`" for n in option["names"])
+        metavar = f" `{option['metavar']}`" if option.get("metavar") else ""
+        default = option.get("default", "None")
+        out.append(
+            f"| {names}{metavar} | `config.option.{option.get('dest', '')}` | `{default}`"
+            f" | {_cell(option.get('help', ''))} |"
+        )
+    out += [
+        "",
+        "### Ini options",
+        "",
+        "In `pytest.ini`, `tox.ini`, `setup.cfg` (`[tool:pytest]`) or `pyproject.toml`"
+        " (`[tool.pytest.ini_options]`).",
+        "",
+        "| ini option | type | default | description |",
+        "| --- | --- | --- | --- |",
+    ]
+    for ini in facts["ini"]:
+        out.append(
+            f"| `{ini['name']}` | {ini['type']} | `{ini['default']}` | {_cell(ini['help'])} |"
+        )
+    out += ["", "### Markers", ""]
+    out += [
+        f"- `@pytest.mark.{line.split(':')[0]}`: {_cell(line.partition(': ')[2])}"
+        for line in _final_markers()
+    ]
+    out += [
+        "",
+        "### Fixtures",
+        "",
+        "| fixture | scope | module | description |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, scope, module, doc in _final_fixtures():
+        out.append(f"| `{name}` | {scope} | `{module}` | {_cell(doc)} |")
+    out += ["", "### Hooks", ""]
+    for hook in facts["hooks"]:
+        out += [
+            f"#### `{hook['name']}`",
+            "",
+            "```python",
+            f"def {hook['name']}{_unquote(hook['signature'])}: ...",
+            "```",
+            "",
+            _rst(hook["doc"]),
+            "",
+        ]
+    out += ["### Public names of `pytest_aioloop`", ""]
+    for public in facts["public"]:
+        signature = public["signature"]
+        out += [f"#### `pytest_aioloop.{public['name']}`", ""]
+        if signature:
+            out += ["```python", f"{public['name']}{_unquote(signature)}", "```", ""]
+        if public["members"]:
+            out += ["Values: " + ", ".join(f"`{m}`" for m in public["members"]), ""]
+        out += [_rst(public["doc"]), ""]
+    out += [
+        "#### `pytest_aioloop.__version__`",
+        "",
+        f"The version of the distribution, as a string: `{facts['version']!r}`.",
+    ]
+    return out
+
+
 DIRECTIVES: dict[str, Callable[..., list[str]]] = {
     "stage-tabs": directive_stage_tabs,
     "excerpt": directive_excerpt,
@@ -496,6 +730,7 @@ DIRECTIVES: dict[str, Callable[..., list[str]]] = {
     "scenarios-missing": directive_scenarios_missing,
     "stage-matrix": directive_stage_matrix,
     "changelog": directive_changelog,
+    "final-reference": directive_final_reference,
 }
 
 
