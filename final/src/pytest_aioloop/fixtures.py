@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar, cast, overload
 import pytest
 
 from pytest_aioloop import _pytest_compat
-from pytest_aioloop.config import LoopScope
+from pytest_aioloop.config import InvalidScope, LoopScope
 from pytest_aioloop.runner import LoopRunner
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -84,9 +84,15 @@ def fixture(
     def decorate(function: F) -> F:
         raw = getattr(function, "__func__", function)
         where = f"fixture {name or raw.__name__!r}"
-        _DECLARED[raw] = (
-            None if loop_scope is None else LoopScope.parse(loop_scope, where, "loop_scope")
-        )
+        try:
+            parsed = (
+                None if loop_scope is None else LoopScope.parse(loop_scope, where, "loop_scope")
+            )
+        except InvalidScope as error:
+            # Raised while the test module is imported: pytest reports the message
+            # as that module's collection error, without a traceback.
+            pytest.fail(str(error), pytrace=False)
+        _DECLARED[raw] = parsed
         made = pytest.fixture(
             function, scope=scope, params=params, autouse=autouse, ids=ids, name=name
         )
