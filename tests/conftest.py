@@ -14,7 +14,8 @@ option for several).
 ``pytest tests --exercise 03`` runs the scenarios of stages 01 to 03 against
 the workshop's exercise ``stages/03/exercise`` instead: the learner's plugin,
 held to what stage 03 must do (``--exercise 03=DIR`` for an exercise kept in
-another directory). ``tests/workshop/check.py`` is the friendly face of it.
+another directory; ``--exercise all`` for every exercise). Such a run prints
+the workshop's progress report (tests/workshop/progress.py).
 """
 
 from __future__ import annotations
@@ -97,11 +98,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         metavar="NN[=DIR]",
         help="run the scenarios of stages up to NN against the workshop's exercise "
-        "stages/NN/exercise (or the one in DIR) instead of the targets; repeatable",
+        "stages/NN/exercise (or the one in DIR) instead of the targets, and report the "
+        "progress; repeatable; 'all' for every exercise",
     )
 
 
 EXERCISES = pytest.StashKey[list[Target]]()
+
+
+def exercise_targets(spec: str) -> list[Target]:
+    """The targets for ``--exercise NN``, ``--exercise NN=DIR`` or ``--exercise all``."""
+    if spec == "all":
+        folders = sorted((ROOT / "stages").glob("*/exercise/pytest_aioloop/plugin.py"))
+        if not folders:
+            raise pytest.UsageError("--exercise all: there is no stages/NN/exercise")
+        return [exercise_target(p.parent.parent.parent.name) for p in folders]
+    return [exercise_target(spec)]
 
 
 def exercise_target(spec: str) -> Target:
@@ -126,10 +138,20 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"--target {unknown[0]}: no such target; the targets are {', '.join(ORDER)}"
         )
-    exercises = [exercise_target(spec) for spec in config.getoption("exercise")]
+    specs = config.getoption("exercise")
+    exercises = list(
+        # One target per exercise, the first named: `--exercise 03 --exercise all` works.
+        {t.name: t for spec in reversed(specs) for t in exercise_targets(spec)}.values()
+    )
+    exercises.sort(key=lambda t: t.name)
     if exercises and config.getoption("target"):
         raise pytest.UsageError("--exercise and --target do not mix: use one or the other")
     config.stash[EXERCISES] = exercises
+    if exercises:
+        from workshop.progress import NAME, Progress  # tests/workshop/, beside this file
+
+        named = {spec.partition("=")[0]: spec for spec in specs if spec != "all"}
+        config.pluginmanager.register(Progress(config, named), NAME)
 
 
 def expectation(since: str, until: str | None, target: str) -> str | None:
@@ -161,6 +183,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
         params.append(pytest.param(target, id=target.id, marks=marks))
     metafunc.parametrize("target", params)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With ``--exercise NN``, leave out every file but the scenarios of stages up to NN."""
+    exercises = config.stash.get(EXERCISES, [])
+    if not exercises or collection_path.suffix != ".py" or collection_path.parent != ROOT / "tests":
+        return None
+    stage = collection_path.name[5:7]
+    last = max(position(t.name) for t in exercises)
+    brings = stage.isdigit() and collection_path.name.startswith(f"test_{stage}_")
+    return None if brings and position(stage) <= last else True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,0 +1,273 @@
+"""The workshop's checker: what ``pytest --exercise 03`` prints.
+
+``pytest --exercise 03`` runs the shared suite's scenarios of stages 01 to 03
+against the learner's plugin, ``stages/03/exercise/pytest_aioloop`` (the
+harness, tests/conftest.py, does the running). This plugin, which the harness
+registers for such a run, turns the outcome into a report for a learner:
+
+* how many scenarios pass, grouped by the stage that brings them (a scenario
+  file ``tests/test_NN_*.py`` holds the scenarios of stage NN, and its
+  docstring says what that stage adds);
+* the first scenario that fails, with its docstring as the hint, what its own
+  small pytest run said, and the command that shows all of it;
+* on success, what to read and do next.
+
+``pytest --exercise all`` (or several ``--exercise``) prints the progress of
+every exercise instead. Tracebacks and the list of failures are left out of
+such runs unless the command line asks for them (``--tb=short``, ``-rf``):
+the report is the point.
+
+pytest and the standard library only: a workshop room installs nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NAME = "aioloop-workshop-progress"
+SCENARIO_FILE = re.compile(r"test_(\d\d)_\w+\.py")
+
+
+@dataclass
+class Scenario:
+    """One scenario run against one exercise, and how it went."""
+
+    nodeid: str
+    name: str  # test_marked_async_test_passes
+    file: str  # tests/test_03_async_tests.py
+    line: int
+    stage: str  # the stage that brings it: 03 for tests/test_03_*.py
+    since: str  # where it must pass from: its @pytest.mark.since("03")
+    exercise: str  # the exercise it checks: 03
+    hint: str  # its docstring
+    superseded: str | None  # why it must fail at the exercise's stage, if it must
+    outcome: str = "not run"  # passed, failed or skipped
+    said: list[str] = field(default_factory=list)  # what went wrong, in a few lines
+
+
+def paragraph(text: str | None) -> str:
+    """The first paragraph of a docstring, on one line, with ``code`` shown as `code`."""
+    first = (text or "").strip().split("\n\n")[0]
+    return " ".join(first.split()).replace("``", "`")
+
+
+def flat(text: str | None) -> str:
+    return " ".join((text or "").split()).replace("``", "`")
+
+
+def relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _inner_lines(output: str) -> list[str]:
+    """What the scenario's own pytest run said went wrong: its E lines and its summary."""
+    lines = output.splitlines()
+    errors = [line.rstrip() for line in lines if line.startswith("E ")]
+    errors = list(dict.fromkeys(errors))[:4]  # the same error for several tests: once
+    summary = [line.rstrip() for line in lines if re.match(r"(FAILED|ERROR|XPASS|XFAIL) \S", line)][
+        :4
+    ]
+    if not errors:
+        # A collection error such as "'asyncio' not found in `markers`" has no E line:
+        # take the line under its header.
+        for index, line in enumerate(lines[:-1]):
+            if line.startswith("_") and "ERROR collecting" in line:
+                errors.append(lines[index + 1].rstrip())
+                break
+    return errors + summary
+
+
+def _crash(report: pytest.TestReport) -> list[str]:
+    """The scenario's own failed check, without pytest's advice on verbosity."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = crash.message if crash is not None else str(report.longrepr)
+    return [
+        line.rstrip()
+        for line in message.splitlines()
+        if line.strip() and not line.lstrip().startswith(("Omitting", "Use -v", "Full diff"))
+    ][:8]
+
+
+class Progress:
+    """Collects every scenario's outcome and prints the learner's report at the end."""
+
+    def __init__(self, config: pytest.Config, specs: dict[str, str]) -> None:
+        self.config = config
+        self.specs = specs  # exercise stage -> the --exercise value that named it
+        self.scenarios: dict[str, Scenario] = {}
+        self.paths: dict[str, Path] = {}  # exercise stage -> its directory
+        self.groups: dict[str, str] = {}  # scenario file -> what its stage adds
+        given = config.invocation_params.args
+        if not any(str(a).startswith("--tb") for a in given):
+            config.option.tbstyle = "no"
+        if not any(re.fullmatch(r"-r\w*", str(a)) for a in given):
+            config.option.reportchars = "N"
+
+    # -- collecting outcomes --------------------------------------------------
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            callspec = getattr(item, "callspec", None)
+            target: Any = callspec.params.get("target") if callspec else None
+            if target is None or not isinstance(item, pytest.Function):
+                continue
+            path, line, _ = item.location
+            match = SCENARIO_FILE.fullmatch(Path(path).name)
+            xfail = item.get_closest_marker("xfail")
+            since = item.get_closest_marker("since")
+            self.paths[target.name] = target.path
+            self.groups.setdefault(path, paragraph(item.module.__doc__))
+            self.scenarios[item.nodeid] = Scenario(
+                nodeid=item.nodeid,
+                name=item.originalname,
+                file=path,
+                line=(line or 0) + 1,
+                stage=match.group(1) if match else "??",
+                since=since.args[0] if since else "??",
+                exercise=target.name,
+                hint=flat(item.function.__doc__),
+                superseded=xfail.kwargs.get("reason") if xfail else None,
+            )
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        scenario = self.scenarios.get(report.nodeid)
+        if scenario is None or scenario.outcome == "failed":
+            return
+        if report.failed:
+            scenario.outcome = "failed"
+            if hasattr(report, "wasxfail"):  # a strict xfail that passed
+                scenario.said = [f"It passed, but it must fail here: {scenario.superseded}."]
+            else:
+                scenario.said = _crash(report)
+            scenario.said += _inner_lines(report.capstdout)
+        elif report.when == "call" or (report.skipped and report.when == "setup"):
+            if hasattr(report, "wasxfail"):
+                scenario.outcome = "passed"  # it failed, as it must at this stage
+            else:
+                scenario.outcome = "skipped" if report.skipped else "passed"
+
+    # -- the report -------------------------------------------------------------
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        write = terminalreporter.write_line
+        exercises = sorted({s.exercise for s in self.scenarios.values()})
+        if not exercises:
+            return
+        terminalreporter.write_sep("=", "workshop")
+        lines = self.one(exercises[0]) if len(exercises) == 1 else self.overview(exercises)
+        for line in lines:
+            write(line)
+
+    def of(self, exercise: str) -> list[Scenario]:
+        return [s for s in self.scenarios.values() if s.exercise == exercise]
+
+    def command(self, exercise: str) -> str:
+        return f"pytest --exercise {self.specs.get(exercise, exercise)}"
+
+    def one(self, exercise: str) -> list[str]:
+        """The report of one exercise: progress by stage, then the next step."""
+        scenarios = self.of(exercise)
+        counted = [s for s in scenarios if s.outcome != "skipped"]
+        passed = [s for s in counted if s.outcome == "passed"]
+        where = relative(self.paths[exercise] / "pytest_aioloop")
+        done = len(passed) == len(counted)
+        if done:
+            head = f"Exercise {exercise} ({where}): all {len(counted)} scenarios pass."
+        else:
+            head = f"Exercise {exercise} ({where}): {len(passed)} of {len(counted)} scenarios pass."
+        lines = [head, ""]
+        for file, label in self.groups.items():
+            group = [s for s in counted if s.file == file and s.exercise == exercise]
+            if not group:
+                continue
+            ok = sum(s.outcome == "passed" for s in group)
+            mark = "ok" if ok == len(group) else "  "
+            lines.append(f"  {mark} {ok:>3} of {len(group):<3} stage {group[0].stage}: {label}")
+        skipped = len(scenarios) - len(counted)
+        if skipped:
+            lines.append(f"  ({skipped} skipped here, not counted)")
+        lines.append("")
+        if done:
+            lines += self.next_steps(exercise)
+        else:
+            failed = next(s for s in counted if s.outcome != "passed")
+            lines += self.first_failure(failed)
+        return lines
+
+    def first_failure(self, scenario: Scenario) -> list[str]:
+        lines = [
+            f"Next to make pass: {scenario.name} ({scenario.file}:{scenario.line}, "
+            f"stage {scenario.stage})",
+            f"  Hint: {scenario.hint or '(no docstring)'}",
+        ]
+        if scenario.outcome == "not run":
+            lines.append("  It did not run: see pytest's own messages above.")
+        if scenario.said:
+            lines.append("  What went wrong:")
+            lines += [f"    {line}" for line in scenario.said]
+        lines += [
+            "  All of it:",
+            f'    pytest "{scenario.nodeid}" --exercise {self.specs.get(scenario.exercise)} '
+            "--tb=short",
+        ]
+        return lines
+
+    def next_steps(self, exercise: str) -> list[str]:
+        chapter = sorted((ROOT / "docs" / "tutorial").glob(f"{exercise}-*.md"))
+        later = sorted(
+            p.parents[2].name
+            for p in (ROOT / "stages").glob("*/exercise/pytest_aioloop/plugin.py")
+            if p.parents[2].name > exercise
+        )
+        lines = [
+            "Well done. Next:",
+            f"  * compare your code with stage {exercise}'s own: "
+            f"python tests/workshop/exercises.py solution {exercise}",
+        ]
+        if chapter:
+            lines.append(
+                f"  * read the chapter of stage {exercise}: {relative(chapter[0])}"
+                " (or `mkdocs serve`)"
+            )
+        if later:
+            lines.append(
+                f"  * go on to exercise {later[0]}: docs/workshop/exercise-{later[0]}.md, "
+                f"then pytest --exercise {later[0]}"
+            )
+        else:
+            lines.append("  * that was the last exercise: see how final/ grows stage 06 up")
+        return lines
+
+    def overview(self, exercises: list[str]) -> list[str]:
+        """Every exercise in one table: how far along, and what is next."""
+        lines = ["Workshop progress:", ""]
+        done = []
+        for exercise in exercises:
+            counted = [s for s in self.of(exercise) if s.outcome != "skipped"]
+            passed = sum(s.outcome == "passed" for s in counted)
+            own = [s for s in counted if s.stage == exercise]
+            own_passed = sum(s.outcome == "passed" for s in own)
+            if passed == len(counted):
+                done.append(exercise)
+                state = "done"
+            else:
+                failed = next(s for s in counted if s.outcome != "passed")
+                state = f"next: {failed.name}"
+            lines.append(
+                f"  exercise {exercise}  {passed:>3} of {len(counted):<3} "
+                f"(stage {exercise}'s own: {own_passed:>2} of {len(own):<2})  {state}"
+            )
+        todo = [e for e in exercises if e not in done]
+        lines += ["", f"{len(done)} of {len(exercises)} exercises done."]
+        if todo:
+            lines.append(f"Carry on with: {self.command(todo[0])}")
+        return lines
