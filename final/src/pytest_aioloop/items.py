@@ -89,6 +89,7 @@ def run_test(item: pytest.Function, test: AsyncTest, runner: LoopRunner) -> None
     inner = handle.inner_test
 
     def run_example(*args: Any, **kwargs: Any) -> None:
+        __tracebackhide__ = True
         runner.run(inner(*args, **kwargs))
 
     handle.inner_test = run_example

@@ -216,6 +216,8 @@ def _loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, LoopF
     return dict(result)
 
 
+# tryfirst: other plugins' and conftests' modifyitems hooks can then call is_async_test().
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
@@ -297,6 +299,23 @@ def pytest_fixture_setup(
             f"fixture {fixturedef.argname!r} is cached with scope={cache_scope.value!r} but runs "
             f"in a loop_scope={loop_scope.value!r} loop, which closes before its value is dropped: "
             f"give it loop_scope={cache_scope.value!r} or wider.",
+            pytrace=False,
+        )
+    test = None if item is None else item.stash.get(ASYNC_TEST, None)
+    if (
+        test is not None
+        and kind.loop_scope is not None
+        and loop_scope.width < test.loop_scope.width
+    ):
+        # Asked for explicitly, a loop narrower than the test's is a contradiction:
+        # the fixture's objects would belong to another loop than the test's. (A
+        # default loop scope keeps pytest-asyncio's behaviour: a loop of its own.)
+        assert item is not None
+        pytest.fail(
+            f"{item.nodeid} runs in a loop_scope={test.loop_scope.value!r} loop, but its fixture "
+            f"{fixturedef.argname!r} asks for a narrower loop_scope={loop_scope.value!r} loop, "
+            "whose objects would not work in the test's loop: give the fixture "
+            f"loop_scope={test.loop_scope.value!r}, or the test a narrower loop_scope.",
             pytrace=False,
         )
     runner = state.loops.runner(scope_node(request.node, loop_scope), state.factory(item))
