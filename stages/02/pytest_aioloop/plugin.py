@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 
+# --8<-- [start:ex02-event-loop]
 @pytest.fixture
 def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
     """A fresh event loop for one test, closed when the test ends."""
@@ -24,3 +25,4 @@ def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
     # exception of a failing test is never thrown into the fixture, so this line
     # always runs and no loop is leaked.
     loop.close()
+    # --8<-- [end:ex02-event-loop]

@@ -24,14 +24,17 @@ from collections.abc import Iterator
 import pytest
 
 
+# --8<-- [start:ex03-marker]
 def pytest_configure(config: pytest.Config) -> None:
     # A registered marker is listed by `pytest --markers` and accepted by
     # `--strict-markers`; an unregistered one is an error there, a warning elsewhere.
     config.addinivalue_line(
         "markers", "asyncio: run this async def test to completion in an event loop"
     )
+    # --8<-- [end:ex03-marker]
 
 
+# --8<-- [start:ex02-event-loop]
 @pytest.fixture
 def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
     """A fresh event loop for one test, closed when the test ends."""
@@ -41,8 +44,10 @@ def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
     # exception of a failing test is never thrown into the fixture, so this line
     # always runs and no loop is leaked.
     loop.close()
+    # --8<-- [end:ex02-event-loop]
 
 
+# --8<-- [start:ex03-pyfunc-call]
 # pytest_pyfunc_call is a "firstresult" hook: pytest calls its implementations
 # one by one until one returns something other than None, and that one has
 # called the test. tryfirst puts ours ahead of pytest's own, which would fail
@@ -74,10 +79,13 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         # The same promise as the fixture's: the loop is closed, pass or fail.
         loop.close()
     return True  # we called the test: pytest must not call it again
+    # --8<-- [end:ex03-pyfunc-call]
 
 
+# --8<-- [start:ex03-own-arguments]
 def _own_arguments(item: pytest.Function) -> dict[str, object]:
     # item.funcargs holds the value of every fixture the test uses, including
     # autouse fixtures it does not name; the function takes only its own.
     parameters = inspect.signature(item.obj).parameters
     return {name: item.funcargs[name] for name in parameters if name in item.funcargs}
+    # --8<-- [end:ex03-own-arguments]

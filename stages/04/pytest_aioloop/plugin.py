@@ -30,14 +30,17 @@ from typing import Any
 import pytest
 
 
+# --8<-- [start:ex03-marker]
 def pytest_configure(config: pytest.Config) -> None:
     # A registered marker is listed by `pytest --markers` and accepted by
     # `--strict-markers`; an unregistered one is an error there, a warning elsewhere.
     config.addinivalue_line(
         "markers", "asyncio: run this async def test to completion in an event loop"
     )
+    # --8<-- [end:ex03-marker]
 
 
+# --8<-- [start:ex02-event-loop]
 @pytest.fixture
 def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
     """A fresh event loop for one test, closed when the test ends."""
@@ -47,11 +50,13 @@ def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
     # exception of a failing test is never thrown into the fixture, so this line
     # always runs and no loop is leaked.
     loop.close()
+    # --8<-- [end:ex02-event-loop]
 
 
 _LOOP = pytest.StashKey[asyncio.AbstractEventLoop]()
 
 
+# --8<-- [start:ex04-loop-of]
 def _loop_of(node: pytest.Item | pytest.Collector) -> asyncio.AbstractEventLoop:
     """The event loop of ``node``: made at its first use, closed when the node is torn down."""
     loop = node.stash.get(_LOOP, None)
@@ -67,8 +72,10 @@ def _loop_of(node: pytest.Item | pytest.Collector) -> asyncio.AbstractEventLoop:
         # of them are finished while the loop is still open.
         node.addfinalizer(close)
     return loop
+    # --8<-- [end:ex04-loop-of]
 
 
+# --8<-- [start:ex04-fixture-setup]
 # pytest_fixture_setup is a "firstresult" hook: pytest calls its implementations
 # until one returns something other than None. pytest's own implementation
 # refuses async fixtures ("requested an async fixture ... with no plugin or hook
@@ -102,6 +109,7 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
     # which refuses it; pytest takes the value from the cache, so any
     # non-None answer will do when the fixture's value is None.
     return value if value is not None else True
+    # --8<-- [end:ex04-fixture-setup]
 
 
 def _bound_to_the_test_instance(
@@ -119,6 +127,7 @@ def _bound_to_the_test_instance(
     return function
 
 
+# --8<-- [start:ex04-tear-down]
 def _tear_down(loop: asyncio.AbstractEventLoop, generator: AsyncGenerator[Any], name: str) -> None:
     """Run an async generator fixture from its ``yield`` to its end."""
     try:
@@ -126,6 +135,7 @@ def _tear_down(loop: asyncio.AbstractEventLoop, generator: AsyncGenerator[Any], 
     except StopAsyncIteration:
         return
     pytest.fail(f"async fixture {name!r} has more than one 'yield'", pytrace=False)
+    # --8<-- [end:ex04-tear-down]
 
 
 def _cache(
@@ -146,6 +156,7 @@ def _cache(
         fixturedef.cached_result = (None, key, (error, error.__traceback__))
 
 
+# --8<-- [start:ex03-pyfunc-call]
 # pytest_pyfunc_call is a "firstresult" hook: pytest calls its implementations
 # one by one until one returns something other than None, and that one has
 # called the test. tryfirst puts ours ahead of pytest's own, which would fail
@@ -170,14 +181,19 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
             )
         return None  # pytest calls the sync test as usual
     coroutine = test_function(**_own_arguments(pyfuncitem))
+    # --8<-- [start:ex04-test-loop]
     # The same loop as the test's function-scoped async fixtures; it stays open
     # for their teardown and is closed when the test is torn down, pass or fail.
     _loop_of(pyfuncitem).run_until_complete(coroutine)
+    # --8<-- [end:ex04-test-loop]
     return True  # we called the test: pytest must not call it again
+    # --8<-- [end:ex03-pyfunc-call]
 
 
+# --8<-- [start:ex03-own-arguments]
 def _own_arguments(item: pytest.Function) -> dict[str, object]:
     # item.funcargs holds the value of every fixture the test uses, including
     # autouse fixtures it does not name; the function takes only its own.
     parameters = inspect.signature(item.obj).parameters
     return {name: item.funcargs[name] for name in parameters if name in item.funcargs}
+    # --8<-- [end:ex03-own-arguments]

@@ -30,6 +30,7 @@ MODES = ("strict", "auto")
 _MODE = pytest.StashKey[str]()
 
 
+# --8<-- [start:ex05-addoption]
 def pytest_addoption(parser: pytest.Parser) -> None:
     # Called once, before the command line is parsed: the one place to declare
     # options and ini keys. Both are listed by `pytest --help`.
@@ -45,14 +46,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="MODE",
         help=f"asyncio mode, one of {', '.join(MODES)}; overrides the asyncio_mode ini option",
     )
+    # --8<-- [end:ex05-addoption]
 
 
+# --8<-- [start:ex03-marker]
 def pytest_configure(config: pytest.Config) -> None:
     # A registered marker is listed by `pytest --markers` and accepted by
     # `--strict-markers`; an unregistered one is an error there, a warning elsewhere.
     config.addinivalue_line(
         "markers", "asyncio: run this async def test to completion in an event loop"
     )
+    # --8<-- [end:ex03-marker]
+    # --8<-- [start:ex05-mode]
     mode = config.getoption("asyncio_mode") or config.getini("asyncio_mode")
     if mode not in MODES:
         # A UsageError stops pytest before collection with this one line.
@@ -60,8 +65,10 @@ def pytest_configure(config: pytest.Config) -> None:
             f"asyncio_mode {mode!r} is not a valid mode; use one of {', '.join(MODES)}."
         )
     config.stash[_MODE] = mode
+    # --8<-- [end:ex05-mode]
 
 
+# --8<-- [start:ex02-event-loop]
 @pytest.fixture
 def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
     """A fresh event loop for one test, closed when the test ends."""
@@ -71,12 +78,14 @@ def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
     # exception of a failing test is never thrown into the fixture, so this line
     # always runs and no loop is leaked.
     loop.close()
+    # --8<-- [end:ex02-event-loop]
 
 
 _OURS = "_pytest_aioloop_fixture"  # set on the functions our decorator has seen
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# --8<-- [start:ex05-fixture]
 def fixture(fixture_function: F | None = None, **kwargs: Any) -> Any:
     """``pytest.fixture`` that marks an async fixture as one for this plugin.
 
@@ -90,8 +99,10 @@ def fixture(fixture_function: F | None = None, **kwargs: Any) -> Any:
         return pytest.fixture(function, **kwargs)
 
     return decorate if fixture_function is None else decorate(fixture_function)
+    # --8<-- [end:ex05-fixture]
 
 
+# --8<-- [start:ex05-auto-marks]
 # pytest_collection_modifyitems runs once every test is collected and may change
 # the items in place. tryfirst puts ours ahead of pytest's own implementation,
 # which deselects by `-m` and `-k`: `-m asyncio` then sees the marks we add.
@@ -107,11 +118,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             and item.get_closest_marker("asyncio") is None
         ):
             item.add_marker(pytest.mark.asyncio)
+    # --8<-- [end:ex05-auto-marks]
 
 
 _LOOP = pytest.StashKey[asyncio.AbstractEventLoop]()
 
 
+# --8<-- [start:ex04-loop-of]
 def _loop_of(node: pytest.Item | pytest.Collector) -> asyncio.AbstractEventLoop:
     """The event loop of ``node``: made at its first use, closed when the node is torn down."""
     loop = node.stash.get(_LOOP, None)
@@ -127,8 +140,10 @@ def _loop_of(node: pytest.Item | pytest.Collector) -> asyncio.AbstractEventLoop:
         # of them are finished while the loop is still open.
         node.addfinalizer(close)
     return loop
+    # --8<-- [end:ex04-loop-of]
 
 
+# --8<-- [start:ex04-fixture-setup]
 # pytest_fixture_setup is a "firstresult" hook: pytest calls its implementations
 # until one returns something other than None. pytest's own implementation
 # refuses async fixtures ("requested an async fixture ... with no plugin or hook
@@ -139,6 +154,7 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
     function = _bound_to_the_test_instance(fixturedef.func, request)
     if not (inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)):
         return None  # a sync fixture: pytest's own implementation runs it
+    # --8<-- [start:ex05-strict-fixtures]
     if request.config.stash[_MODE] == "strict" and not getattr(function, _OURS, False):
         # Not ours in strict mode: another plugin may run it, and if none does,
         # pytest fails the test. An asyncio test that requests it most likely
@@ -154,6 +170,7 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
                 stacklevel=1,
             )
         return None
+        # --8<-- [end:ex05-strict-fixtures]
     # The node whose lifetime is the fixture's: the test for a function-scoped
     # fixture, the module for a module-scoped one, and so on.
     loop = _loop_of(request.node)
@@ -177,6 +194,7 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
     # which refuses it; pytest takes the value from the cache, so any
     # non-None answer will do when the fixture's value is None.
     return value if value is not None else True
+    # --8<-- [end:ex04-fixture-setup]
 
 
 def _bound_to_the_test_instance(
@@ -194,6 +212,7 @@ def _bound_to_the_test_instance(
     return function
 
 
+# --8<-- [start:ex04-tear-down]
 def _tear_down(loop: asyncio.AbstractEventLoop, generator: AsyncGenerator[Any], name: str) -> None:
     """Run an async generator fixture from its ``yield`` to its end."""
     try:
@@ -201,6 +220,7 @@ def _tear_down(loop: asyncio.AbstractEventLoop, generator: AsyncGenerator[Any], 
     except StopAsyncIteration:
         return
     pytest.fail(f"async fixture {name!r} has more than one 'yield'", pytrace=False)
+    # --8<-- [end:ex04-tear-down]
 
 
 def _cache(
@@ -221,6 +241,7 @@ def _cache(
         fixturedef.cached_result = (None, key, (error, error.__traceback__))
 
 
+# --8<-- [start:ex03-pyfunc-call]
 # pytest_pyfunc_call is a "firstresult" hook: pytest calls its implementations
 # one by one until one returns something other than None, and that one has
 # called the test. tryfirst puts ours ahead of pytest's own, which would fail
@@ -245,14 +266,19 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
             )
         return None  # pytest calls the sync test as usual
     coroutine = test_function(**_own_arguments(pyfuncitem))
+    # --8<-- [start:ex04-test-loop]
     # The same loop as the test's function-scoped async fixtures; it stays open
     # for their teardown and is closed when the test is torn down, pass or fail.
     _loop_of(pyfuncitem).run_until_complete(coroutine)
+    # --8<-- [end:ex04-test-loop]
     return True  # we called the test: pytest must not call it again
+    # --8<-- [end:ex03-pyfunc-call]
 
 
+# --8<-- [start:ex03-own-arguments]
 def _own_arguments(item: pytest.Function) -> dict[str, object]:
     # item.funcargs holds the value of every fixture the test uses, including
     # autouse fixtures it does not name; the function takes only its own.
     parameters = inspect.signature(item.obj).parameters
     return {name: item.funcargs[name] for name in parameters if name in item.funcargs}
+    # --8<-- [end:ex03-own-arguments]

@@ -1,0 +1,476 @@
+"""The workshop's exercises: generate them from the stages, reset one, show a solution.
+
+    python tests/workshop/exercises.py reset 03     # exercise 03 as it was (your edits are lost)
+    python tests/workshop/exercises.py solution 03  # the diff from your exercise 03 to stage 03
+    python tests/workshop/exercises.py generate     # rewrite every exercise from its stage
+    python tests/workshop/exercises.py check        # exit 1 if an exercise is not up to date
+
+(Checking your work is pytest's job: ``pytest --exercise 03``; see tests/workshop/progress.py.)
+
+Exercise NN is stage NN's package, ``stages/NN/pytest_aioloop``, with the parts
+that stage NN adds cut out, written to ``stages/NN/exercise/pytest_aioloop``.
+The parts to cut are marked in the stage's source with the named sections that
+pymdownx.snippets understands (the docs drop these lines from every listing)::
+
+    # --8<-- [start:ex03-own-arguments]
+    def _own_arguments(item: pytest.Function) -> dict[str, object]:
+        ...
+        # --8<-- [end:ex03-own-arguments]
+
+(an end marker at the indentation of the body keeps ``ruff format`` from
+putting blank lines before it).
+
+A section named ``exNN-...`` is cut from exercise NN only. Its markers stay, the
+same, in every later stage, so that the diff from one stage to the next shows
+the step and nothing else; later exercises just drop the marker lines. A cut
+section becomes, in the exercise:
+
+* if the section is one function that stage NN-1 did not have: a stub of it,
+  with its signature and docstring (decorators and comments go), a
+  ``TODO(exercise NN)`` comment and a body that does nothing: ``pass`` or
+  ``return None`` for a hook (so pytest goes on as if the hook were absent),
+  ``raise NotImplementedError`` for anything else;
+* otherwise, stage NN changed code that stage NN-1 had: the section becomes
+  stage NN-1's version of those lines (found by a diff of the two stages) under
+  a ``TODO(exercise NN)`` comment that says what to change.
+
+Either way an untouched exercise NN behaves like stage NN-1, which is what
+tests/test_workshop.py holds it to: it passes every scenario of the stages
+before NN and fails every scenario of stage NN. The TODO texts are
+``GUIDANCE`` below, one per section; a section without one is an error.
+
+Python's standard library only: a workshop room has nothing else to install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import io
+import itertools
+import re
+import sys
+import textwrap
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGES = ROOT / "stages"
+PACKAGE = "pytest_aioloop"
+
+# What the TODO comment of each cut section says: what to write, and where to
+# look. Keep each short; the workshop pages (docs/workshop/) hold the hints.
+GUIDANCE: dict[str, str] = {
+    "ex02-event-loop": (
+        "turn this function into a fixture (decorate it with @pytest.fixture) that "
+        "creates a new event loop, yields it to the test, and closes it after the "
+        "test, whether the test passed or failed."
+    ),
+    "ex03-marker": (
+        "register the `asyncio` marker with config.addinivalue_line('markers', ...), "
+        "so that --strict-markers accepts it and `pytest --markers` lists it."
+    ),
+    "ex03-pyfunc-call": (
+        "pytest calls this hook to call each test function, and stops at the first "
+        "implementation that returns something other than None. For a test marked "
+        "`asyncio` whose function is an `async def`: create its coroutine with the "
+        "test's own arguments, run it to the end in a new event loop, close the loop "
+        "whatever happens, and return True. For a sync test marked `asyncio` by its "
+        "own decorator, warn (pytest.PytestWarning) naming the test. In every other "
+        "case return None, so that pytest calls the test itself. Decorate the hook "
+        "with @pytest.hookimpl(tryfirst=True) so that it runs before pytest's own."
+    ),
+    "ex03-own-arguments": (
+        "return the arguments the test function takes, by name: item.funcargs has "
+        "the value of every fixture of the test (autouse ones too), and "
+        "inspect.signature(item.obj) says which of them the function takes."
+    ),
+    "ex04-loop-of": (
+        "return the event loop of this node, made at its first use: keep it in "
+        "node.stash under _LOOP, and register with node.addfinalizer() a function that "
+        "closes it and removes it from the stash, so that the loop lives exactly as long "
+        "as the node (a test, a module...)."
+    ),
+    "ex04-fixture-setup": (
+        "pytest calls this hook to set up each fixture, and stops at the first "
+        "implementation that returns something other than None. Return None for a sync "
+        "fixture. For an async one (a coroutine function or an async generator function; "
+        "_bound_to_the_test_instance gives you the function to call), get its arguments "
+        "with request.getfixturevalue(), run it in _loop_of(request.node), and record the "
+        "value (or the error, then re-raise it) with _cache(). For an async generator, "
+        "run it to its first yield now and register its teardown (_tear_down) with "
+        "request.addfinalizer(). Return a non-None value. Decorate the hook with "
+        "@pytest.hookimpl(tryfirst=True)."
+    ),
+    "ex04-tear-down": (
+        "run the async generator fixture from its yield to its end in `loop` (one more "
+        "anext() must raise StopAsyncIteration); if it yields again, fail with "
+        "pytest.fail(..., pytrace=False) naming the fixture."
+    ),
+    "ex04-test-loop": (
+        "run the test in the test's own loop, _loop_of(pyfuncitem), the one its "
+        "function-scoped async fixtures used, instead of a loop of its own; the node's "
+        "finalizer closes it after the fixtures' teardown."
+    ),
+    "ex05-addoption": (
+        "declare the `asyncio_mode` ini option (parser.addini, default 'strict') and the "
+        "`--asyncio-mode` command-line option (parser.addoption, dest='asyncio_mode', "
+        "default None so that the ini option decides when it is not given)."
+    ),
+    "ex05-mode": (
+        "read the mode (the command-line option wins over the ini option), raise "
+        "pytest.UsageError naming the allowed MODES when it is not one of them, and keep "
+        "it in config.stash[_MODE] for the other hooks."
+    ),
+    "ex05-fixture": (
+        "return pytest.fixture(...) of the function with the same keyword arguments, after "
+        "marking the function as ours (setattr(function, _OURS, True)); work both bare, "
+        "@fixture, and called, @fixture(scope='module')."
+    ),
+    "ex05-auto-marks": (
+        "in auto mode only, add the `asyncio` marker (item.add_marker) to every collected "
+        "async def test that has none. Decorate the hook with "
+        "@pytest.hookimpl(tryfirst=True) so that `-m asyncio` sees the marks."
+    ),
+    "ex05-strict-fixtures": (
+        "in strict mode, leave alone (return None) an async fixture that our fixture "
+        "decorator did not mark (getattr(function, _OURS, False)); when the test that "
+        "requests it is marked asyncio, warn with a pytest.PytestWarning that names the "
+        "test, the fixture, and the fix."
+    ),
+}
+
+SECTION_MARKER = re.compile(r"-{1,}8<-{1,}\s*\[\s*(start|end)\s*:")
+CUT_MARKER = re.compile(
+    r"^(?P<indent>[ \t]*)# --8<-- \[(?P<kind>start|end):(?P<name>ex(?P<stage>\d\d)-[-a-z0-9]+)\]$"
+)
+WIDTH = 88
+
+
+class GenerationError(Exception):
+    """A stage's markers or the guidance do not make a sensible exercise."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A cut section: lines ``start:end`` of the file with its marker lines removed."""
+
+    name: str
+    stage: str
+    start: int
+    end: int
+
+
+def stages() -> list[str]:
+    return sorted(
+        p.name
+        for p in STAGES.iterdir()
+        if p.name.isdigit() and (p / PACKAGE / "plugin.py").is_file()
+    )
+
+
+def exercise_stages() -> list[str]:
+    """The stages that have an exercise: every stage after the first."""
+    return stages()[1:]
+
+
+def parse(text: str, where: str) -> tuple[list[str], list[Section]]:
+    """A file's lines with every section marker removed, and its ``exNN-`` sections."""
+    lines: list[str] = []
+    sections: list[Section] = []
+    open_: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not SECTION_MARKER.search(line):
+            lines.append(line)
+            continue
+        match = CUT_MARKER.match(line)
+        if match is None:
+            continue  # a section of the docs' own: not ours to cut
+        name = match["name"]
+        if match["kind"] == "start":
+            if name in open_ or any(s.name == name for s in sections):
+                raise GenerationError(f"{where}:{number}: section {name} starts twice")
+            open_[name] = len(lines)
+        else:
+            if name not in open_:
+                raise GenerationError(f"{where}:{number}: section {name} ends before it starts")
+            sections.append(Section(name, match["stage"], open_.pop(name), len(lines)))
+    if open_:
+        raise GenerationError(f"{where}: section {', '.join(open_)} never ends")
+    return lines, sections
+
+
+def _old_lines_of(
+    section: Section, opcodes: list[tuple[str, int, int, int, int]], old: list[str], where: str
+) -> list[str]:
+    """The previous stage's lines that line up with ``section``: what it replaced."""
+    a, b = section.start, section.end
+    found: list[str] = []
+    for tag, i1, i2, j1, j2 in opcodes:
+        if tag == "equal":
+            lo, hi = max(a, j1), min(b, j2)
+            if lo < hi:
+                found += old[i1 + lo - j1 : i1 + hi - j1]
+        elif tag == "delete":
+            if a < j1 < b:
+                found += old[i1:i2]
+        elif j1 < b and a < j2:  # an insert or replace that touches the section
+            if not (a <= j1 and j2 <= b):
+                raise GenerationError(
+                    f"{where}: section {section.name} cuts a change in two (lines "
+                    f"{j1 + 1}-{j2} of the stage without markers): move its markers "
+                    "so that the change is wholly inside or outside"
+                )
+            found += old[i1:i2]
+    return found
+
+
+def _todo(stage: str, name: str, indent: str) -> list[str]:
+    text = GUIDANCE.get(name)
+    if text is None:
+        raise GenerationError(
+            f"section {name} has no guidance: add a GUIDANCE entry in tests/workshop/exercises.py"
+        )
+    wrapped = textwrap.wrap(
+        f"TODO(exercise {stage}): {text}",
+        width=WIDTH - len(indent) - 2,
+        break_on_hyphens=False,
+    )
+    return [f"{indent}# {line}" for line in wrapped]
+
+
+def _new_function(
+    section: Section, lines: list[str], old_names: set[str]
+) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[str], str] | None:
+    """The function ``section`` defines, if it is all the section defines and is new."""
+    body = lines[section.start : section.end]
+    source = textwrap.dedent("\n".join(body))
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None  # part of a block: not a definition
+    functions = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if len(functions) != 1 or functions[0].name in old_names:
+        return None
+    first = next(line for line in body if line.strip())
+    return functions[0], source.splitlines(), first[: len(first) - len(first.lstrip())]
+
+
+def _stub(
+    section: Section,
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    source_lines: list[str],
+    indent: str,
+    where: str,
+) -> list[str]:
+    """A do-nothing stub of ``function``: its signature, its docstring, a TODO."""
+    first = function.body[0]
+    if first.lineno == function.lineno:
+        raise GenerationError(f"{where}: {function.name} has its body on the def line")
+    # The def line(s), without the decorators and comments above them or below.
+    out = source_lines[function.lineno - 1 : _header_end(function, source_lines)]
+    inner = " " * (function.col_offset + 4)
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        assert first.end_lineno is not None
+        out += source_lines[first.lineno - 1 : first.end_lineno]  # the docstring
+    out += _todo(section.stage, section.name, inner)
+    returns = ast.unparse(function.returns) if function.returns else "None"
+    if function.name.startswith("pytest_"):
+        # A hook that does nothing: pytest goes on as if it were not there.
+        out.append(inner + ("pass" if returns == "None" else "return None"))
+    else:
+        out.append(f'{inner}raise NotImplementedError("exercise {section.stage}: {function.name}")')
+    return [indent + line if line else line for line in out]
+
+
+def _header_end(function: ast.FunctionDef | ast.AsyncFunctionDef, source_lines: list[str]) -> int:
+    """The number of the line that ends the ``def`` header: the first ``:`` outside brackets."""
+    text = "\n".join(source_lines[function.lineno - 1 :]) + "\n"
+    depth = 0
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type == tokenize.OP and token.string in "([{":
+            depth += 1
+        elif token.type == tokenize.OP and token.string in ")]}":
+            depth -= 1
+        elif token.type == tokenize.OP and token.string == ":" and depth == 0:
+            return function.lineno + token.start[0] - 1
+    raise AssertionError(f"no end to the header of {function.name}")
+
+
+def _function_names(lines: list[str]) -> set[str]:
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return set()
+    return {
+        n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+
+
+def _header(stage: str, relative: str, cut: bool) -> list[str]:
+    header = [
+        f"# Workshop exercise {stage}: generated from stages/{stage}/{PACKAGE}/{relative}",
+        f"# by tests/workshop/exercises.py (`python tests/workshop/exercises.py reset {stage}`).",
+    ]
+    if cut:
+        header += [
+            f"# The parts that stage {stage} adds are cut out: write each TODO, then check",
+            f"# your work with `pytest --exercise {stage}`.",
+        ]
+    return header
+
+
+def generate_module(stage: str, relative: str) -> str:
+    """The exercise's version of one module of stage ``stage``'s package."""
+    path = STAGES / stage / PACKAGE / relative
+    where = str(path.relative_to(ROOT))
+    new, sections = parse(path.read_text(), where)
+    index = stages().index(stage)
+    previous = STAGES / stages()[index - 1] / PACKAGE / relative if index else None
+    old: list[str] = []
+    if previous is not None and previous.is_file():
+        old, _ = parse(previous.read_text(), str(previous.relative_to(ROOT)))
+    cut = sorted((s for s in sections if s.stage == stage), key=lambda s: s.start)
+    for earlier, later in itertools.pairwise(cut):
+        if later.start < earlier.end:
+            raise GenerationError(f"{where}: sections {earlier.name} and {later.name} overlap")
+    opcodes = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    out = _header(stage, relative, bool(cut))
+    position = 0
+    old_names = _function_names(old)
+    for section in cut:
+        out += new[position : section.start]
+        position = section.end
+        function = _new_function(section, new, old_names)
+        if function is not None:
+            out += _stub(section, *function, where)
+            continue
+        # Changed code: the previous stage's version of it, under the TODO.
+        replaced = _old_lines_of(section, opcodes, old, where)
+        if replaced == new[section.start : section.end]:
+            raise GenerationError(
+                f"{where}: section {section.name} holds code that stage {stage} did not change"
+            )
+        first = next((line for line in replaced or new[section.start :] if line.strip()), "")
+        out += _todo(stage, section.name, first[: len(first) - len(first.lstrip())])
+        out += replaced
+    out += new[position:]
+    text = "\n".join(out) + "\n"
+    try:
+        compile(text, f"stages/{stage}/exercise/{PACKAGE}/{relative}", "exec")
+    except SyntaxError as error:
+        raise GenerationError(
+            f"the exercise made from {where} does not compile: {error}"
+        ) from error
+    return text
+
+
+def exercise(stage: str) -> dict[Path, str]:
+    """Every file of exercise ``stage``: its path and its text."""
+    package = STAGES / stage / PACKAGE
+    modules = sorted(
+        str(p.relative_to(package)) for p in package.rglob("*.py") if "__pycache__" not in p.parts
+    )
+    names = {
+        s.name for m in modules for s in parse((package / m).read_text(), m)[1] if s.stage == stage
+    }
+    unused = {n for n in GUIDANCE if n.startswith(f"ex{stage}-")} - names
+    if unused:
+        raise GenerationError(
+            f"GUIDANCE has {', '.join(sorted(unused))}, which stage {stage} lacks"
+        )
+    target = STAGES / stage / "exercise" / PACKAGE
+    return {target / m: generate_module(stage, m) for m in modules}
+
+
+def stale(stage: str) -> list[Path]:
+    """The files of exercise ``stage`` that differ from what would be generated, or are extra."""
+    files = exercise(stage)
+    wrong = [p for p, text in files.items() if not p.is_file() or p.read_text() != text]
+    folder = STAGES / stage / "exercise"
+    if folder.is_dir():
+        extra = [
+            p
+            for p in folder.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p not in files
+        ]
+        wrong += sorted(extra)
+    return wrong
+
+
+def write(stage: str) -> list[Path]:
+    files = exercise(stage)
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return list(files)
+
+
+def solution(stage: str) -> str:
+    """A unified diff from the exercise as it is now to its stage: what is left to write."""
+    out: list[str] = []
+    for path in exercise(stage):
+        relative = path.relative_to(STAGES / stage / "exercise")
+        mine = path.read_text().splitlines() if path.is_file() else []
+        model = STAGES / stage / relative
+        theirs, _ = parse(model.read_text(), str(model))
+        theirs = [line for line in theirs if not SECTION_MARKER.search(line)]
+        out += difflib.unified_diff(
+            mine,
+            theirs,
+            str(path.relative_to(ROOT)),
+            str(model.relative_to(ROOT)),
+            lineterm="",
+        )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python tests/workshop/exercises.py",
+        description="The workshop's exercises, stages/NN/exercise, made from the stages.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in [
+        ("reset", "rewrite one exercise as it was at the start (your edits are lost)"),
+        ("solution", "show the diff from your exercise to its stage, the solution"),
+    ]:
+        command = commands.add_parser(name, help=text, description=text)
+        command.add_argument("stage", help="the exercise, e.g. 03")
+    command = commands.add_parser("generate", help="rewrite the exercises from their stages")
+    command.add_argument("stage", nargs="*", help="the exercises (default: all)")
+    commands.add_parser("check", help="exit 1 if an exercise is not what its stage makes")
+    args = parser.parse_args(argv)
+    stage = getattr(args, "stage", None)
+    chosen = ([stage] if isinstance(stage, str) else stage) or exercise_stages()
+    unknown = [s for s in chosen if s not in exercise_stages()]
+    if unknown:
+        parser.error(f"no exercise {unknown[0]}; the exercises are {', '.join(exercise_stages())}")
+    try:
+        if args.command == "check":
+            wrong = [p for s in chosen for p in stale(s)]
+            for path in wrong:
+                print(f"stale: {path.relative_to(ROOT)}")
+            if wrong:
+                print("rewrite them with: python tests/workshop/exercises.py generate")
+            return 1 if wrong else 0
+        if args.command == "solution":
+            print(solution(chosen[0]) or f"exercise {chosen[0]} is stage {chosen[0]} already")
+            return 0
+        for stage in chosen:
+            for path in write(stage):
+                print(f"wrote {path.relative_to(ROOT)}")
+    except GenerationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
