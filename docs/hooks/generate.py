@@ -19,6 +19,10 @@ and nothing can drift:
 ``[% run-on-stage 03 stages/04/test_async_fixtures.py::test_async_fixture %]``
     runs a later stage's example test with stage 03's plugin (in a temporary
     copy of stage 03): the failing example a chapter starts from.
+``[% example-files shared-loop %]``, ``[% run-example shared-loop -v %]``
+    a how-to's example project (docs/examples/shared-loop): its files through
+    snippets, and the real output of ``pytest -v`` in it, with final/'s plugin
+    loaded as if installed. An example that fails stops the build.
 ``[% scenarios-new 03 %]``, ``[% scenarios-missing 03 %]``, ``[% stage-matrix %]``
     the shared suite's scenarios, read from their ``@pytest.mark.since(...)``
     declarations, judged by the suite's own ``expectation()`` (tests/conftest.py).
@@ -184,13 +188,14 @@ def pytest_command(args: str) -> list[str]:
     return [*launcher, *shlex.split(args)]
 
 
-def run_pytest(args: str, cwd: Path = ROOT) -> str:
+def _pytest_run(args: str, cwd: Path, extra_env: dict[str, str] | None = None) -> tuple[str, int]:
     env = dict(os.environ)
     env.pop("PYTEST_ADDOPTS", None)
     # Plain text at 80 columns, whatever terminal the build runs in; and no
     # .pytest_cache written by the docs build (the cache plugin adds nothing to
     # the output of a run without --lf/--ff).
     env.update(PY_COLORS="0", COLUMNS="80", PYTEST_ADDOPTS="-p no:cacheprovider")
+    env.update(extra_env or {})
     result = subprocess.run(
         pytest_command(args),
         cwd=cwd,
@@ -201,14 +206,19 @@ def run_pytest(args: str, cwd: Path = ROOT) -> str:
         timeout=300,
         check=False,
     )
+    return result.stdout.rstrip(), result.returncode
+
+
+def run_pytest(args: str, cwd: Path = ROOT) -> str:
+    output, code = _pytest_run(args, cwd)
     # 0 passed, 1 tests failed, 2 interrupted (a collection error), 4 usage
     # error: each can be a lesson. 3 (an internal error) and 5 (no tests) never are.
-    if result.returncode not in (0, 1, 2, 4):
-        raise DirectiveError(f"`pytest {args}` exited with {result.returncode}:\n{result.stdout}")
-    return result.stdout.rstrip()
+    if code not in (0, 1, 2, 4):
+        raise DirectiveError(f"`pytest {args}` exited with {code}:\n{output}")
+    return output
 
 
-def run_on_stage(stage: str, test: str) -> str:
+def run_on_stage(stage: str, test: str, *args: str) -> str:
     """Run an example test of a later stage with stage ``stage``'s plugin.
 
     The test file is copied into a copy of the stage (its conftest.py and its
@@ -232,16 +242,52 @@ def run_on_stage(stage: str, test: str) -> str:
         shutil.copy(ROOT / file, copy / "stages" / stage)
         name = Path(file).name
         node = test.replace(file, f"stages/{stage}/{name}", 1)
-        return run_pytest(node, cwd=copy)
+        return run_pytest(shlex.join([node, *args]), cwd=copy)
 
 
-_outputs: dict[tuple[str, ...], concurrent.futures.Future[str]] = {}
+EXAMPLES = ROOT / "docs" / "examples"
+
+
+def run_example(example: str, args: str) -> str:
+    """``pytest ARGS`` in docs/examples/EXAMPLE, with final/'s plugin as if installed.
+
+    final/src goes on PYTHONPATH and PYTEST_PLUGINS loads its plugin, which is
+    what its ``pytest11`` entry point does once it is installed. An example
+    must pass: the build fails otherwise.
+    """
+    folder = EXAMPLES / example
+    if not folder.is_dir():
+        raise DirectiveError(f"no such example: docs/examples/{example}")
+    if not (ROOT / "final" / "src" / "pytest_aioloop" / "plugin.py").is_file():
+        raise DirectiveError("the examples run against final/, which does not exist yet")
+    env = {
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(ROOT / "final" / "src"), os.environ.get("PYTHONPATH")) if p
+        ),
+        "PYTEST_PLUGINS": "pytest_aioloop.plugin",
+    }
+    output, code = _pytest_run(args, folder, env)
+    if code != 0:
+        raise DirectiveError(f"docs/examples/{example}: `pytest {args}` failed:\n{output}")
+    return output
+
+
+_outputs: dict[tuple[str, ...], concurrent.futures.Future[Any]] = {}
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
-_RUNNERS: dict[str, Callable[..., str]] = {"run": run_pytest, "run-on-stage": run_on_stage}
+_RUNNERS: dict[str, Callable[..., str]] = {
+    "run": run_pytest,
+    "run-on-stage": run_on_stage,
+    "run-example": run_example,
+}
 
 
 def _key(name: str, args: str) -> tuple[str, ...]:
-    return (name, args) if name == "run" else (name, *shlex.split(args))
+    if name == "run":
+        return (name, args)
+    if name == "run-example":
+        example, _, rest = args.partition(" ")
+        return (name, example, rest.strip())
+    return (name, *shlex.split(args))
 
 
 def start_runs(markdown_sources: Iterator[str]) -> None:
@@ -251,6 +297,17 @@ def start_runs(markdown_sources: Iterator[str]) -> None:
             match = DIRECTIVE.match(line)
             if match and match["name"] in _RUNNERS:
                 output_of(_key(match["name"], match["args"].strip()), wait=False)
+            elif match and match["name"] == "final-reference" and FINAL_PLUGIN.is_file():
+                for function in (_final_facts, _final_fixtures, _final_markers):
+                    in_background(function)
+
+
+def in_background(function: Callable[[], Any]) -> concurrent.futures.Future[Any]:
+    """``function()``, started on the pool once per build."""
+    key = ("call", function.__name__)
+    if key not in _outputs:
+        _outputs[key] = _pool.submit(function)
+    return _outputs[key]
 
 
 def output_of(key: tuple[str, ...], *, wait: bool = True) -> str:
@@ -403,14 +460,35 @@ def directive_run(*args: str) -> list[str]:
     return [f'{fence}text title="pytest {joined}"', *text.splitlines(), fence]
 
 
-def directive_run_on_stage(stage: str, test: str) -> list[str]:
-    output = output_of(("run-on-stage", stage, test))
+def directive_run_on_stage(stage: str, test: str, *args: str) -> list[str]:
+    output = output_of(("run-on-stage", stage, test, *args))
     file = Path(test.split("::")[0])
     node = test.replace(str(file), f"stages/{stage}/{file.name}", 1)
-    text = f"$ cp {file} stages/{stage}/ && pytest {node}\n{output}"
+    command = shlex.join([node, *args])
+    text = f"$ cp {file} stages/{stage}/ && pytest {command}\n{output}"
     fence = fence_for(text)
     title = f"{file.name} run with stage {stage}'s plugin (in a temporary copy of stage {stage})"
     return [f'{fence}text title="{title}"', *text.splitlines(), fence]
+
+
+def directive_run_example(example: str, *args: str) -> list[str]:
+    joined = " ".join(args)
+    output = output_of(("run-example", example, joined))
+    text = f"$ pytest {joined}".rstrip() + f"\n{output}"
+    fence = fence_for(text)
+    title = f"pytest {joined}".rstrip() + f" in docs/examples/{example}, with final/ installed"
+    return [f'{fence}text title="{title}"', *text.splitlines(), fence]
+
+
+def directive_example_files(example: str) -> list[str]:
+    folder = EXAMPLES / example
+    if not folder.is_dir():
+        raise DirectiveError(f"no such example: docs/examples/{example}")
+    out = []
+    for file in sorted(p for p in folder.iterdir() if p.is_file()):
+        language = {".py": "python", ".toml": "toml", ".ini": "ini"}.get(file.suffix, "text")
+        out += [*snippet_block(str(file.relative_to(ROOT)), language=language), ""]
+    return out
 
 
 def _scenario_line(scenario: Scenario) -> str:
@@ -501,6 +579,7 @@ def directive_changelog() -> list[str]:
 # --------------------------------------------------------------------------
 
 FINAL_SRC = ROOT / "final" / "src"
+FINAL_PLUGIN = FINAL_SRC / "pytest_aioloop" / "plugin.py"
 
 # Run with final/src first on sys.path: what pytest_addoption declares (through
 # a parser that records the calls), and the public names with their signatures.
@@ -642,9 +721,9 @@ def _cell(text: str) -> str:
 
 
 def directive_final_reference() -> list[str]:
-    if not (FINAL_SRC / "pytest_aioloop" / "plugin.py").is_file():
+    if not FINAL_PLUGIN.is_file():
         return ["!!! note", "    final/ does not exist yet: this reference is generated from it."]
-    facts = _final_facts()
+    facts = in_background(_final_facts).result()
     out = [
         f"Generated from `final/src/pytest_aioloop` (version `{facts['version']}`) when this"
         " site was built: the options are what its `pytest_addoption` declares, the"
@@ -681,7 +760,7 @@ def directive_final_reference() -> list[str]:
     out += ["", "### Markers", ""]
     out += [
         f"- `@pytest.mark.{line.split(':')[0]}`: {_cell(line.partition(': ')[2])}"
-        for line in _final_markers()
+        for line in in_background(_final_markers).result()
     ]
     out += [
         "",
@@ -690,7 +769,7 @@ def directive_final_reference() -> list[str]:
         "| fixture | scope | module | description |",
         "| --- | --- | --- | --- |",
     ]
-    for name, scope, module, doc in _final_fixtures():
+    for name, scope, module, doc in in_background(_final_fixtures).result():
         out.append(f"| `{name}` | {scope} | `{module}` | {_cell(doc)} |")
     out += ["", "### Hooks", ""]
     for hook in facts["hooks"]:
@@ -726,6 +805,8 @@ DIRECTIVES: dict[str, Callable[..., list[str]]] = {
     "excerpt": directive_excerpt,
     "run": directive_run,
     "run-on-stage": directive_run_on_stage,
+    "run-example": directive_run_example,
+    "example-files": directive_example_files,
     "scenarios-new": directive_scenarios_new,
     "scenarios-missing": directive_scenarios_missing,
     "stage-matrix": directive_stage_matrix,
