@@ -211,6 +211,14 @@ def test_chapters_follow_the_stages_in_the_nav(site):
         assert target in chapter(site, stage).links, f"no link from {stage} to {following}"
 
 
+def test_final_has_its_chapter_after_the_last_stage(site):
+    page = site.pages["tutorial/final/index.html"]
+    modules = sorted((ROOT / "final" / "src" / "pytest_aioloop").glob("*.py"))
+    for module in modules:
+        assert f"final/src/pytest_aioloop/{module.name}" in page.titles
+    assert "../final/" in chapter(site, STAGES[-1]).links
+
+
 def test_no_page_has_an_empty_code_block(site):
     empty = [
         name for name, page in site.pages.items() for text in page.pre_texts if not text.strip()
@@ -222,6 +230,8 @@ def test_no_directive_is_left_unexpanded(site):
     # A directive is a line of its own: left unexpanded, it becomes a paragraph.
     left = [name for name, page in site.pages.items() if "<p>[%" in page.path.read_text()]
     assert not left
+    snippets = [name for name, page in site.pages.items() if "--8<--" in page.text]
+    assert not snippets
 
 
 def _resolve(site: Site, page_name: str, link: str) -> tuple[str, str] | None:

@@ -23,6 +23,9 @@ and nothing can drift:
     a how-to's example project (docs/examples/shared-loop): its files through
     snippets, and the real output of ``pytest -v`` in it, with final/'s plugin
     loaded as if installed. An example that fails stops the build.
+``[% module-map final/src/pytest_aioloop %]``, ``[% module-tabs ... %]``
+    a package's modules: a table of their docstrings' first paragraphs, and
+    content tabs with each whole module through snippets.
 ``[% scenarios-new 03 %]``, ``[% scenarios-missing 03 %]``, ``[% stage-matrix %]``
     the shared suite's scenarios, read from their ``@pytest.mark.since(...)``
     declarations, judged by the suite's own ``expectation()`` (tests/conftest.py).
@@ -491,13 +494,48 @@ def directive_example_files(example: str) -> list[str]:
     return out
 
 
+def _modules(package: str) -> list[tuple[str, str, int]]:
+    """(path, the first paragraph of its docstring, line count) of each module of a package."""
+    folder = ROOT / package
+    if not folder.is_dir():
+        raise DirectiveError(f"no such package: {package}")
+    found = []
+    for file in sorted(folder.glob("*.py")):
+        text = file.read_text()
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        first = " ".join(doc.split("\n\n")[0].split())
+        found.append((str(file.relative_to(ROOT)), first, len(text.splitlines())))
+    return found
+
+
+def directive_module_map(package: str) -> list[str]:
+    out = ["| module | lines | what it is |", "| --- | --: | --- |"]
+    for path, doc, lines in _modules(package):
+        out.append(f"| `{Path(path).name}` | {lines} | {_cell(doc)} |")
+    return out
+
+
+def directive_module_tabs(package: str) -> list[str]:
+    out = []
+    for path, doc, _ in _modules(package):
+        out += [f'=== "{Path(path).name}"', ""]
+        if doc:
+            out += indent([_cell(doc), ""])
+        out += indent(snippet_block(path, options=' linenums="1"'))
+        out.append("")
+    return out
+
+
 def _scenario_line(scenario: Scenario) -> str:
     doc = f": {scenario.doc}" if scenario.doc else ""
     return f"- `{scenario.name}` (`{scenario.file}`){doc}"
 
 
 def directive_scenarios_new(stage: str) -> list[str]:
-    before = previous_stage(stage)
+    names = targets()
+    if stage not in names:
+        raise DirectiveError(f"no such target: {stage!r} (targets: {', '.join(names)})")
+    before = names[names.index(stage) - 1] if names.index(stage) else None
     gained = [
         s
         for s in scenarios()
@@ -506,7 +544,7 @@ def directive_scenarios_new(stage: str) -> list[str]:
     lost = [s for s in scenarios() if before and s.passes_on(before) and not s.passes_on(stage)]
     total = sum(s.passes_on(stage) for s in scenarios())
     out = [
-        f"With stage {stage}, {total} of the shared suite's {len(scenarios())} scenarios pass"
+        f"With {title(stage)}, {total} of the shared suite's {len(scenarios())} scenarios pass"
         f" ({len(gained)} of them for the first time):",
         "",
         *[_scenario_line(s) for s in gained],
@@ -516,7 +554,7 @@ def directive_scenarios_new(stage: str) -> list[str]:
     if lost:
         out += [
             "",
-            f"These passed on stage {before} and no longer do: stage {stage} replaces"
+            f"These passed on {title(before)} and no longer do: {title(stage)} replaces"
             " the behaviour they check (their `until=` says so):",
             "",
             *[_scenario_line(s) for s in lost],
@@ -527,12 +565,12 @@ def directive_scenarios_new(stage: str) -> list[str]:
 def directive_scenarios_missing(stage: str) -> list[str]:
     missing = [s for s in scenarios() if not s.passes_on(stage) and s.until is None]
     if not missing:
-        return [f"Every scenario of the shared suite passes on stage {stage}."]
+        return [f"Every scenario of the shared suite passes on {title(stage)}."]
     by_target: dict[str, list[Scenario]] = {}
     for scenario in missing:
         by_target.setdefault(scenario.since, []).append(scenario)
     out = [
-        f"{len(missing)} scenarios of the shared suite are still strict xfails on stage {stage};"
+        f"{len(missing)} scenarios of the shared suite are still strict xfails on {title(stage)};"
         " they pass from the stage that brings them:",
         "",
     ]
@@ -807,6 +845,8 @@ DIRECTIVES: dict[str, Callable[..., list[str]]] = {
     "run-on-stage": directive_run_on_stage,
     "run-example": directive_run_example,
     "example-files": directive_example_files,
+    "module-map": directive_module_map,
+    "module-tabs": directive_module_tabs,
     "scenarios-new": directive_scenarios_new,
     "scenarios-missing": directive_scenarios_missing,
     "stage-matrix": directive_stage_matrix,
