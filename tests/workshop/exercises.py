@@ -32,7 +32,9 @@ section becomes, in the exercise:
   ``raise NotImplementedError`` for anything else;
 * otherwise, stage NN changed code that stage NN-1 had: the section becomes
   stage NN-1's version of those lines (found by a diff of the two stages) under
-  a ``TODO(exercise NN)`` comment that says what to change.
+  a ``TODO(exercise NN)`` comment that says what to change; for new code inside
+  a function, that is the TODO alone (``NEW_CODE`` settles the rare case where
+  the diff cannot tell).
 
 Either way an untouched exercise NN behaves like stage NN-1, which is what
 tests/test_workshop.py holds it to: it passes every scenario of the stages
@@ -140,7 +142,78 @@ GUIDANCE: dict[str, str] = {
         "requests it is marked asyncio, warn with a pytest.PytestWarning that names the "
         "test, the fixture, and the fix."
     ),
+    "ex06-ini-defaults": (
+        "declare two more ini options: `asyncio_default_test_loop_scope` (default "
+        "'function') and `asyncio_default_fixture_loop_scope` (default '': unset, the "
+        "fixture's own scope decides)."
+    ),
+    "ex06-check-defaults": (
+        "raise pytest.UsageError when either default loop scope is set to something that "
+        "is not one of SCOPES, naming the option, its value and the allowed scopes."
+    ),
+    "ex06-fixture-loop-scope": (
+        "accept a keyword-only `loop_scope` (None by default): check that it is one of "
+        "SCOPES (ValueError naming the fixture otherwise) and keep it on the function "
+        "(setattr(function, _LOOP_SCOPE, loop_scope)) beside the _OURS mark; pass the "
+        "other keyword arguments to pytest.fixture as before."
+    ),
+    "ex06-runtest-setup": (
+        "remember the test being set up (item.config.stash[_TEST] = item): a fixture's "
+        "request shows the node it is cached on, not the test that needs it. Decorate "
+        "the hook with @pytest.hookimpl(tryfirst=True)."
+    ),
+    "ex06-test-loop-scope": (
+        "return the test's loop scope: the `loop_scope` keyword of its asyncio marker, "
+        "else the asyncio_default_test_loop_scope ini option. Fail the test with "
+        "pytest.fail(..., pytrace=False), naming it, when the marker has positional "
+        "arguments or other keywords, or when the scope is not one of SCOPES."
+    ),
+    "ex06-node-for": (
+        "return the node that owns the loop of `scope`, seen from `node`: itself for "
+        "function; node.getparent(pytest.Class), pytest.Module or pytest.Package for "
+        "class, module and package (falling back like pytest's fixtures: a test outside "
+        "a class is its own class scope; no module or package means the session); "
+        "node.session for session."
+    ),
+    "ex06-close": (
+        "before closing the loop, do what asyncio.run() does: cancel the tasks still "
+        "pending in it (_cancel_pending_tasks), then run loop.shutdown_asyncgens() and "
+        "loop.shutdown_default_executor(); close the loop even if those fail."
+    ),
+    "ex06-cancel-pending": (
+        "cancel every task of asyncio.all_tasks(loop), run them until they are done "
+        "(asyncio.gather(..., return_exceptions=True)), and pass any exception other than "
+        "the cancellation to loop.call_exception_handler(). With no tasks, do nothing."
+    ),
+    "ex06-fixture-loop-scope-choice": (
+        "choose the fixture's loop scope instead: the loop_scope its decorator kept "
+        "(getattr(function, _LOOP_SCOPE, None)), else the "
+        "asyncio_default_fixture_loop_scope ini option, else the fixture's own scope "
+        "(fixturedef.scope)."
+    ),
+    "ex06-fixture-loop": (
+        "check the loop scope (_check_loop_scope, with the test that pytest_runtest_setup "
+        "kept), then take the loop of that scope: _loop_of(_node_for(request.node, "
+        "loop_scope))."
+    ),
+    "ex06-check-loop-scope": (
+        "fail (pytest.fail(..., pytrace=False)) when the fixture's loop scope is narrower "
+        "than its caching scope (its value would outlive its loop), or narrower than the "
+        "loop scope of the marked async test that needs it; each message names the "
+        "fixture, the test where there is one, both scopes, and the fix."
+    ),
+    "ex06-scope-loop": (
+        "run the test in the loop of its scope, "
+        "_loop_of(_node_for(pyfuncitem, _test_loop_scope(pyfuncitem))), instead of the "
+        "test's own; get the loop before you create the coroutine, so that a bad "
+        "loop_scope fails the test without leaving a coroutine never awaited."
+    ),
 }
+
+# Sections of new code that a diff would pair with code the stage deleted right
+# beside them (stage 06 drops the event_loop fixture where its ini check goes):
+# their old version is nothing, whatever the diff says.
+NEW_CODE = {"ex06-check-defaults"}
 
 SECTION_MARKER = re.compile(r"-{1,}8<-{1,}\s*\[\s*(start|end)\s*:")
 CUT_MARKER = re.compile(
@@ -202,29 +275,29 @@ def parse(text: str, where: str) -> tuple[list[str], list[Section]]:
     return lines, sections
 
 
-def _old_lines_of(
-    section: Section, opcodes: list[tuple[str, int, int, int, int]], old: list[str], where: str
-) -> list[str]:
-    """The previous stage's lines that line up with ``section``: what it replaced."""
+def _old_lines_of(section: Section, old: list[str], new: list[str], where: str) -> list[str]:
+    """The previous stage's lines that ``section`` replaced (none if it is all new).
+
+    The section is collapsed to one line that matches nothing, and the previous
+    stage is diffed against that: whatever old lines the diff puts in its place
+    are the section's old version.
+    """
     a, b = section.start, section.end
-    found: list[str] = []
-    for tag, i1, i2, j1, j2 in opcodes:
-        if tag == "equal":
-            lo, hi = max(a, j1), min(b, j2)
-            if lo < hi:
-                found += old[i1 + lo - j1 : i1 + hi - j1]
-        elif tag == "delete":
-            if a < j1 < b:
-                found += old[i1:i2]
-        elif j1 < b and a < j2:  # an insert or replace that touches the section
-            if not (a <= j1 and j2 <= b):
-                raise GenerationError(
-                    f"{where}: section {section.name} cuts a change in two (lines "
-                    f"{j1 + 1}-{j2} of the stage without markers): move its markers "
-                    "so that the change is wholly inside or outside"
-                )
-            found += old[i1:i2]
-    return found
+    collapsed = [*new[:a], "\0 the section \0", *new[b:]]
+    matcher = difflib.SequenceMatcher(None, old, collapsed, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if not j1 <= a < j2:
+            continue
+        if tag == "insert":
+            return []
+        if (j1, j2) != (a, a + 1):
+            raise GenerationError(
+                f"{where}: section {section.name} is next to other changed lines (lines "
+                f"{j1 + 1}-{j2 + b - a - 1} of the stage without markers): move its markers "
+                "so that the whole change is inside"
+            )
+        return old[i1:i2]
+    raise AssertionError("the collapsed section is in no opcode")
 
 
 def _todo(stage: str, name: str, indent: str) -> list[str]:
@@ -340,7 +413,6 @@ def generate_module(stage: str, relative: str) -> str:
     for earlier, later in itertools.pairwise(cut):
         if later.start < earlier.end:
             raise GenerationError(f"{where}: sections {earlier.name} and {later.name} overlap")
-    opcodes = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
     out = _header(stage, relative, bool(cut))
     position = 0
     old_names = _function_names(old)
@@ -352,7 +424,7 @@ def generate_module(stage: str, relative: str) -> str:
             out += _stub(section, *function, where)
             continue
         # Changed code: the previous stage's version of it, under the TODO.
-        replaced = _old_lines_of(section, opcodes, old, where)
+        replaced = [] if section.name in NEW_CODE else _old_lines_of(section, old, new, where)
         if replaced == new[section.start : section.end]:
             raise GenerationError(
                 f"{where}: section {section.name} holds code that stage {stage} did not change"

@@ -34,6 +34,7 @@ SCOPES = ("function", "class", "module", "package", "session")  # narrow to wide
 _MODE = pytest.StashKey[str]()
 
 
+# --8<-- [start:ex05-addoption]
 def pytest_addoption(parser: pytest.Parser) -> None:
     # Called once, before the command line is parsed: the one place to declare
     # options and ini keys. Both are listed by `pytest --help`.
@@ -49,6 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="MODE",
         help=f"asyncio mode, one of {', '.join(MODES)}; overrides the asyncio_mode ini option",
     )
+    # --8<-- [end:ex05-addoption]
+    # --8<-- [start:ex06-ini-defaults]
     parser.addini(
         "asyncio_default_test_loop_scope",
         f"loop scope of tests without loop_scope: one of {', '.join(SCOPES)}",
@@ -59,8 +62,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "loop scope of async fixtures without loop_scope; unset: the fixture's own scope",
         default="",
     )
+    # --8<-- [end:ex06-ini-defaults]
 
 
+# --8<-- [start:ex03-marker]
 def pytest_configure(config: pytest.Config) -> None:
     # A registered marker is listed by `pytest --markers` and accepted by
     # `--strict-markers`; an unregistered one is an error there, a warning elsewhere.
@@ -69,6 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "asyncio(loop_scope='function'): run this async def test in the event loop of "
         f"that scope, one of {', '.join(SCOPES)}",
     )
+    # --8<-- [end:ex03-marker]
+    # --8<-- [start:ex05-mode]
     mode = config.getoption("asyncio_mode") or config.getini("asyncio_mode")
     if mode not in MODES:
         # A UsageError stops pytest before collection with this one line.
@@ -76,12 +83,15 @@ def pytest_configure(config: pytest.Config) -> None:
             f"asyncio_mode {mode!r} is not a valid mode; use one of {', '.join(MODES)}."
         )
     config.stash[_MODE] = mode
+    # --8<-- [end:ex05-mode]
+    # --8<-- [start:ex06-check-defaults]
     for name in ("asyncio_default_test_loop_scope", "asyncio_default_fixture_loop_scope"):
         scope = config.getini(name)
         if scope and scope not in SCOPES:
             raise pytest.UsageError(
                 f"{name} = {scope} is not a valid loop scope; use one of {', '.join(SCOPES)}."
             )
+    # --8<-- [end:ex06-check-defaults]
 
 
 _OURS = "_pytest_aioloop_fixture"  # set on the functions our decorator has seen
@@ -89,6 +99,8 @@ _LOOP_SCOPE = "_pytest_aioloop_loop_scope"  # and the loop scope it was given
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# --8<-- [start:ex05-fixture]
+# --8<-- [start:ex06-fixture-loop-scope]
 def fixture(
     fixture_function: F | None = None, *, loop_scope: str | None = None, **kwargs: Any
 ) -> Any:
@@ -112,8 +124,11 @@ def fixture(
         return pytest.fixture(function, **kwargs)
 
     return decorate if fixture_function is None else decorate(fixture_function)
+    # --8<-- [end:ex06-fixture-loop-scope]
+    # --8<-- [end:ex05-fixture]
 
 
+# --8<-- [start:ex05-auto-marks]
 # pytest_collection_modifyitems runs once every test is collected and may change
 # the items in place. tryfirst puts ours ahead of pytest's own implementation,
 # which deselects by `-m` and `-k`: `-m asyncio` then sees the marks we add.
@@ -129,19 +144,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             and item.get_closest_marker("asyncio") is None
         ):
             item.add_marker(pytest.mark.asyncio)
+    # --8<-- [end:ex05-auto-marks]
 
 
 _TEST = pytest.StashKey[pytest.Item]()
 
 
+# --8<-- [start:ex06-runtest-setup]
 # pytest_runtest_setup is called for each test before its fixtures are set up.
 # A fixture's request shows the node the fixture is cached on, not the test
 # that needs it; the loop-scope checks below need that test.
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     item.config.stash[_TEST] = item
+    # --8<-- [end:ex06-runtest-setup]
 
 
+# --8<-- [start:ex06-test-loop-scope]
 def _test_loop_scope(item: pytest.Function) -> str:
     """The loop scope of a marked test, from its marker or the ini default."""
     marker = item.get_closest_marker("asyncio")
@@ -159,8 +178,10 @@ def _test_loop_scope(item: pytest.Function) -> str:
             pytrace=False,
         )
     return str(scope)
+    # --8<-- [end:ex06-test-loop-scope]
 
 
+# --8<-- [start:ex06-node-for]
 def _node_for(node: pytest.Item | pytest.Collector, scope: str) -> pytest.Item | pytest.Collector:
     """The node that owns the loop of ``scope``, seen from ``node`` (a test or a collector)."""
     if scope == "function":
@@ -174,11 +195,13 @@ def _node_for(node: pytest.Item | pytest.Collector, scope: str) -> pytest.Item |
         # As for pytest's package-scoped fixtures: outside a package, the session.
         return node.getparent(pytest.Package) or node.session
     return node.session
+    # --8<-- [end:ex06-node-for]
 
 
 _LOOP = pytest.StashKey[asyncio.AbstractEventLoop]()
 
 
+# --8<-- [start:ex04-loop-of]
 def _loop_of(node: pytest.Item | pytest.Collector) -> asyncio.AbstractEventLoop:
     """The event loop of ``node``: made at its first use, closed when the node is torn down."""
     loop = node.stash.get(_LOOP, None)
@@ -187,20 +210,24 @@ def _loop_of(node: pytest.Item | pytest.Collector) -> asyncio.AbstractEventLoop:
 
         def close() -> None:
             del node.stash[_LOOP]  # a node set up again later gets a new loop
+            # --8<-- [start:ex06-close]
             try:
                 _cancel_pending_tasks(loop)
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.run_until_complete(loop.shutdown_default_executor())
             finally:
                 loop.close()
+            # --8<-- [end:ex06-close]
 
         # A node's finalizers run last in, first out. Every fixture that uses
         # this loop registers its own teardown after this line has run, so all
         # of them are finished while the loop is still open.
         node.addfinalizer(close)
     return loop
+    # --8<-- [end:ex04-loop-of]
 
 
+# --8<-- [start:ex06-cancel-pending]
 def _cancel_pending_tasks(loop: asyncio.AbstractEventLoop) -> None:
     # What asyncio.run() does before it closes its loop: a task left pending by
     # a test is cancelled and awaited, so its `finally` blocks run now, in
@@ -220,8 +247,10 @@ def _cancel_pending_tasks(loop: asyncio.AbstractEventLoop) -> None:
                     "task": task,
                 }
             )
+    # --8<-- [end:ex06-cancel-pending]
 
 
+# --8<-- [start:ex04-fixture-setup]
 # pytest_fixture_setup is a "firstresult" hook: pytest calls its implementations
 # until one returns something other than None. pytest's own implementation
 # refuses async fixtures ("requested an async fixture ... with no plugin or hook
@@ -232,6 +261,7 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
     function = _bound_to_the_test_instance(fixturedef.func, request)
     if not (inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)):
         return None  # a sync fixture: pytest's own implementation runs it
+    # --8<-- [start:ex05-strict-fixtures]
     if request.config.stash[_MODE] == "strict" and not getattr(function, _OURS, False):
         # Not ours in strict mode: another plugin may run it, and if none does,
         # pytest fails the test. An asyncio test that requests it most likely
@@ -247,21 +277,26 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
                 stacklevel=1,
             )
         return None
+        # --8<-- [end:ex05-strict-fixtures]
+    # --8<-- [start:ex06-fixture-loop-scope-choice]
     loop_scope = (
         getattr(function, _LOOP_SCOPE, None)
         or request.config.getini("asyncio_default_fixture_loop_scope")
         or fixturedef.scope
     )
+    # --8<-- [end:ex06-fixture-loop-scope-choice]
     # The fixture's own arguments are fixtures too, sync or async: pytest has
     # set them up already (FixtureDef.execute does that before calling this hook).
     kwargs = {name: request.getfixturevalue(name) for name in fixturedef.argnames}
     try:
+        # --8<-- [start:ex06-fixture-loop]
         _check_loop_scope(fixturedef, loop_scope, request.config.stash.get(_TEST, None))
         # request.node is the node the fixture is cached on: the test for a
         # function-scoped fixture, the module for a module-scoped one. The loop
         # scope is as wide or wider (checked above), so its node is that one or
         # an ancestor, and outlives the fixture's value.
         loop = _loop_of(_node_for(request.node, loop_scope))
+        # --8<-- [end:ex06-fixture-loop]
         if inspect.isasyncgenfunction(function):
             generator = function(**kwargs)
             value = loop.run_until_complete(anext(generator))
@@ -278,8 +313,10 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
     # which refuses it; pytest takes the value from the cache, so any
     # non-None answer will do when the fixture's value is None.
     return value if value is not None else True
+    # --8<-- [end:ex04-fixture-setup]
 
 
+# --8<-- [start:ex06-check-loop-scope]
 def _check_loop_scope(
     fixturedef: pytest.FixtureDef[Any], loop_scope: str, test: pytest.Item | None
 ) -> None:
@@ -305,6 +342,7 @@ def _check_loop_scope(
                 "asyncio_default_fixture_loop_scope), or the test a narrower loop_scope.",
                 pytrace=False,
             )
+    # --8<-- [end:ex06-check-loop-scope]
 
 
 def _bound_to_the_test_instance(
@@ -322,6 +360,7 @@ def _bound_to_the_test_instance(
     return function
 
 
+# --8<-- [start:ex04-tear-down]
 def _tear_down(loop: asyncio.AbstractEventLoop, generator: AsyncGenerator[Any], name: str) -> None:
     """Run an async generator fixture from its ``yield`` to its end."""
     try:
@@ -329,6 +368,7 @@ def _tear_down(loop: asyncio.AbstractEventLoop, generator: AsyncGenerator[Any], 
     except StopAsyncIteration:
         return
     pytest.fail(f"async fixture {name!r} has more than one 'yield'", pytrace=False)
+    # --8<-- [end:ex04-tear-down]
 
 
 def _cache(
@@ -349,6 +389,7 @@ def _cache(
         fixturedef.cached_result = (None, key, (error, error.__traceback__))
 
 
+# --8<-- [start:ex03-pyfunc-call]
 # pytest_pyfunc_call is a "firstresult" hook: pytest calls its implementations
 # one by one until one returns something other than None, and that one has
 # called the test. tryfirst puts ours ahead of pytest's own, which would fail
@@ -372,16 +413,23 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
                 stacklevel=1,
             )
         return None  # pytest calls the sync test as usual
+    # --8<-- [start:ex06-scope-loop]
     loop = _loop_of(_node_for(pyfuncitem, _test_loop_scope(pyfuncitem)))
     coroutine = test_function(**_own_arguments(pyfuncitem))
+    # --8<-- [start:ex04-test-loop]
     # The loop of the test's scope; it stays open for the teardown of the
     # fixtures that use it and is closed when its node is torn down.
     loop.run_until_complete(coroutine)
+    # --8<-- [end:ex04-test-loop]
+    # --8<-- [end:ex06-scope-loop]
     return True  # we called the test: pytest must not call it again
+    # --8<-- [end:ex03-pyfunc-call]
 
 
+# --8<-- [start:ex03-own-arguments]
 def _own_arguments(item: pytest.Function) -> dict[str, object]:
     # item.funcargs holds the value of every fixture the test uses, including
     # autouse fixtures it does not name; the function takes only its own.
     parameters = inspect.signature(item.obj).parameters
     return {name: item.funcargs[name] for name in parameters if name in item.funcargs}
+    # --8<-- [end:ex03-own-arguments]
