@@ -36,6 +36,7 @@ class Page:
     pre_texts: list[str] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)  # code block titles
     tab_labels: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)  # <dt> of definition lists
     # Each code block's lines, by block number: (text, highlighted).
     code_lines: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
     text: str = ""
@@ -73,6 +74,8 @@ class _PageParser(HTMLParser):
         if self.capture is None:
             if tag == "span" and "filename" in classes:
                 self._start_capture(self.page.titles)
+            elif tag == "dt":
+                self._start_capture(self.page.terms)
             elif tag == "label" and self._in_tabbed_labels:
                 self._start_capture(self.page.tab_labels)
         if tag == "span" and (m := re.fullmatch(r"__span-(\d+)-\d+", a.get("id", ""))):
@@ -344,3 +347,37 @@ def test_the_stage_matrix_lists_every_scenario(site):
     page = site.pages["reference/stage-matrix/index.html"]
     for scenario in generator().scenarios():
         assert scenario.name in page.text
+
+
+def _declared_in_final() -> dict[str, set[str]]:
+    """What final/src declares, found by reading its source (not by the generator's means)."""
+    source = "\n".join(
+        p.read_text() for p in (ROOT / "final" / "src" / "pytest_aioloop").glob("*.py")
+    )
+    package = (ROOT / "final" / "src" / "pytest_aioloop" / "__init__.py").read_text()
+    all_names = re.search(r"__all__ = \[(.*?)\]", package, re.S)
+    assert all_names, "final/'s __init__.py has no __all__"
+    return {
+        "ini options": set(re.findall(r"addini\(\s*\"(\w+)\"", source)),
+        "command-line options": set(re.findall(r"addoption\(\s*\"(--[\w-]+)\"", source)),
+        "fixtures": set(re.findall(r"@pytest\.fixture[^\n]*\ndef (\w+)", source)),
+        "hooks": set(re.findall(r"@pytest\.hookspec[^\n]*\ndef (\w+)", source)),
+        "public names": set(re.findall(r"\"(\w+)\"", all_names[1])),
+    }
+
+
+def test_the_reference_covers_every_option_of_final(site):
+    page = site.pages["reference/index.html"]
+    declared = _declared_in_final()
+    assert declared["ini options"]
+    assert declared["command-line options"]
+    missing = {
+        kind: sorted(n for n in names if n not in page.text) for kind, names in declared.items()
+    }
+    assert not any(missing.values()), missing
+    # Each argument of the asyncio marker that final/ accepts has its entry.
+    config = (ROOT / "final" / "src" / "pytest_aioloop" / "config.py").read_text()
+    accepted = re.search(r"set\(mark\.kwargs\) - \{(.*?)\}", config)
+    assert accepted, "where final/ lists the marker's arguments has moved: update this test"
+    arguments = set(re.findall(r"\"(\w+)\"", accepted[1]))
+    assert arguments <= set(page.terms), (arguments, page.terms)
