@@ -48,7 +48,8 @@ class Scenario:
     hint: str  # its docstring
     superseded: str | None  # why it must fail at the exercise's stage, if it must
     outcome: str = "not run"  # passed, failed or skipped
-    said: list[str] = field(default_factory=list)  # what went wrong, in a few lines
+    check: list[str] = field(default_factory=list)  # the scenario's failed check
+    said: list[str] = field(default_factory=list)  # what the pytest run inside it said
 
 
 def paragraph(text: str | None) -> str:
@@ -145,10 +146,10 @@ class Progress:
         if report.failed:
             scenario.outcome = "failed"
             if hasattr(report, "wasxfail"):  # a strict xfail that passed
-                scenario.said = [f"It passed, but it must fail here: {scenario.superseded}."]
+                scenario.check = [f"It passed, but it must fail here: {scenario.superseded}."]
             else:
-                scenario.said = _crash(report)
-            scenario.said += _inner_lines(report.capstdout)
+                scenario.check = _crash(report)
+            scenario.said = _inner_lines(report.capstdout)
         elif report.when == "call" or (report.skipped and report.when == "setup"):
             if hasattr(report, "wasxfail"):
                 scenario.outcome = "passed"  # it failed, as it must at this stage
@@ -191,7 +192,7 @@ class Progress:
                 continue
             ok = sum(s.outcome == "passed" for s in group)
             mark = "ok" if ok == len(group) else "  "
-            lines.append(f"  {mark} {ok:>3} of {len(group):<3} stage {group[0].stage}: {label}")
+            lines.append(f"  stage {group[0].stage} {ok:>3} of {len(group):<3} {mark}  {label}")
         skipped = len(scenarios) - len(counted)
         if skipped:
             lines.append(f"  ({skipped} skipped here, not counted)")
@@ -211,8 +212,11 @@ class Progress:
         ]
         if scenario.outcome == "not run":
             lines.append("  It did not run: see pytest's own messages above.")
+        if scenario.check:
+            lines.append("  The scenario's check:")
+            lines += [f"    {line}" for line in scenario.check]
         if scenario.said:
-            lines.append("  What went wrong:")
+            lines.append("  The pytest run inside the scenario said:")
             lines += [f"    {line}" for line in scenario.said]
         lines += [
             "  All of it:",
