@@ -11,8 +11,8 @@ pages make is recorded; any request for another host fails the test that
 caused it (and the request itself fails: the browser is started with every
 host name but 127.0.0.1 unresolvable, as on a machine with no network).
 
-Screenshots of the home page and of a stage chapter, at a desktop and a phone
-width, go to $DOCS_SCREENSHOTS (CI keeps them) or to a temporary folder.
+Screenshots of the home page, of a stage chapter and of a diagram, at a
+desktop and a phone width, go to $DOCS_SCREENSHOTS (CI keeps them) or to a temporary folder.
 
 Without Chromium the tests are skipped, except in CI (CI=true), where a
 missing browser is a failure: .ci/run installs it.
@@ -417,9 +417,15 @@ def test_code_blocks_have_copy_buttons(reader: Reader, chapter: str) -> None:
 
 @pytest.mark.parametrize("width", ["desktop", "phone"])
 def test_screenshots(
-    browser: Browser, tab: Page, server: str, chapter: str, screenshots: Path, width: str
+    browser: Browser,
+    tab: Page,
+    site: Path,
+    server: str,
+    chapter: str,
+    screenshots: Path,
+    width: str,
 ) -> None:
-    """The home page and a stage chapter, as a desktop and a phone show them."""
+    """The home page, a stage chapter and a diagram, as a desktop and a phone show them."""
     context = None
     if width == "phone":
         context = browser.new_context(
@@ -427,7 +433,9 @@ def test_screenshots(
         )
     reader = Reader(context.new_page() if context else tab, server)
     try:
-        for name, path in [("home", ""), ("chapter", chapter)]:
+        diagrams = pages_with(site, '<pre class="mermaid">')
+        shots = [("home", ""), ("chapter", chapter), *[("diagram", p) for p in diagrams[:1]]]
+        for name, path in shots:
             reader.open(path)
             page = reader.page
             page.wait_for_function(
@@ -440,7 +448,9 @@ def test_screenshots(
             assert drawer.is_visible() == (width == "phone"), f"/{path}: menu button at {width}"
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"/{path} is {overflow}px wider than the {width} screen"
-            page.screenshot(path=screenshots / f"{name}-{width}.png")
+            if name == "diagram":
+                page.locator("div.mermaid").first.scroll_into_view_if_needed()
+            page.screenshot(path=screenshots / f"{name}-{width}.png", animations="disabled")
         reader.check_stayed_home()
     finally:
         reader.close()
