@@ -40,12 +40,14 @@ class LoopScope(str, enum.Enum):
         return _WIDTH[self]
 
     @classmethod
-    def parse(cls, value: object, where: str, what: str) -> LoopScope:
+    def parse(cls, value: object, what: str, where: str = "") -> LoopScope:
+        """The scope named ``value``; InvalidScope says which ``what`` (of ``where``) is wrong."""
         try:
             return cls(value)
         except ValueError:
             allowed = ", ".join(scope.value for scope in cls)
-            raise InvalidScope(f"{where}: {what}={value!r} is not one of {allowed}.") from None
+            prefix = f"{where}: " if where else ""
+            raise InvalidScope(f"{prefix}{what}={value!r} is not one of {allowed}.") from None
 
 
 _WIDTH = {scope: width for width, scope in enumerate(LoopScope)}
@@ -98,9 +100,9 @@ class Settings:
                 ) from None
         test_value = config.getini("asyncio_default_test_loop_scope") or "function"
         try:
-            test_scope = LoopScope.parse(test_value, "", "asyncio_default_test_loop_scope")
+            test_scope = LoopScope.parse(test_value, "asyncio_default_test_loop_scope")
         except InvalidScope as error:
-            raise pytest.UsageError(str(error).lstrip(": ")) from None
+            raise pytest.UsageError(str(error)) from None
         return cls(mode, bool(debug), fixture_scope, test_scope)
 
 
@@ -131,7 +133,7 @@ class AsyncioMark:
         scope_value = mark.kwargs.get("loop_scope", mark.kwargs.get("scope"))
         try:
             loop_scope = (
-                None if scope_value is None else LoopScope.parse(scope_value, nodeid, "loop_scope")
+                None if scope_value is None else LoopScope.parse(scope_value, "loop_scope", nodeid)
             )
         except InvalidScope as error:
             raise MarkError(str(error)) from None
@@ -151,8 +153,3 @@ class AsyncioMark:
 
 class MarkError(ValueError):
     """An ``asyncio`` marker with arguments the plugin cannot honour."""
-
-
-SCOPE_ALIAS_DEPRECATED = (
-    '{nodeid}: @pytest.mark.asyncio(scope=...) is deprecated: write loop_scope="{scope}" instead.'
-)

@@ -86,7 +86,7 @@ def fixture(
         where = f"fixture {name or raw.__name__!r}"
         try:
             parsed = (
-                None if loop_scope is None else LoopScope.parse(loop_scope, where, "loop_scope")
+                None if loop_scope is None else LoopScope.parse(loop_scope, "loop_scope", where)
             )
         except InvalidScope as error:
             # Raised while the test module is imported: pytest reports the message
