@@ -881,10 +881,36 @@ def expand(markdown: str, where: str) -> str:
 # --------------------------------------------------------------------------
 
 
+_INPUTS = ("stages", "final/src", "docs/examples", "tests", "pyproject.toml")
+_seen_inputs: list[int] = []
+
+
+def inputs_fingerprint() -> int:
+    """Changes whenever a file that a generated part is computed from changes."""
+    state = []
+    for name in _INPUTS:
+        path = ROOT / name
+        files = [path] if path.is_file() else path.rglob("*")
+        for file in files:
+            if file.suffix in (".py", ".toml", ".ini", ".cfg") and "__pycache__" not in file.parts:
+                stat = file.stat()
+                state.append((str(file), stat.st_mtime_ns, stat.st_size))
+    return hash(tuple(sorted(state)))
+
+
 def on_config(config: Any) -> Any:
     # Snippet paths are relative to the repository root, from any working directory.
     snippets = config["mdx_configs"].setdefault("pymdownx.snippets", {})
     snippets["base_path"] = [str(ROOT)]
+    # mkdocs loads a hook module once per process: `mkdocs serve` keeps this
+    # module, and its results, from one rebuild to the next. Keep them while
+    # their inputs are unchanged (a page edit rebuilds fast), drop them otherwise.
+    fingerprint = inputs_fingerprint()
+    if _seen_inputs != [fingerprint]:
+        _outputs.clear()
+        scenarios.cache_clear()
+        harness.cache_clear()
+        _seen_inputs[:] = [fingerprint]
     return config
 
 
