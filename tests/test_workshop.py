@@ -15,8 +15,10 @@ not the files in stages/NN/exercise: those are a learner's to edit.
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
-from conftest import ROOT, position
+from conftest import ROOT, TARGETS, position
 from workshop import exercises
 from workshop.progress import NAME, Progress
 
@@ -105,3 +107,18 @@ def test_solved_exercise_is_reported_as_done(pytester):
     assert "Well done. Next:" in report
     assert any("exercises.py solution 02" in line for line in report)
     assert any("go on to exercise 03" in line for line in report)
+
+
+def test_exercises_are_neither_stages_nor_tests():
+    """`pytest stages/NN`, the stages' guard and the suite's targets ignore the exercises."""
+    for stage in STAGES:
+        folder = ROOT / "stages" / stage / "exercise"
+        assert not [p.name for p in folder.rglob("*.py") if p.name.startswith("test_")]
+        assert not (folder / "conftest.py").exists()
+    assert not [t for t in TARGETS if "exercise" in t.path.parts]
+    spec = importlib.util.spec_from_file_location("_stages_guard", ROOT / "stages" / "conftest.py")
+    assert spec is not None
+    assert spec.loader is not None
+    guard = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(guard)
+    assert guard._stages_in("stages/03/exercise", ROOT) == {"03"}

@@ -70,21 +70,24 @@ def relative(path: Path) -> str:
 
 
 def _inner_lines(output: str) -> list[str]:
-    """What the scenario's own pytest run said went wrong: its E lines and its summary."""
-    lines = output.splitlines()
-    errors = [line.rstrip() for line in lines if line.startswith("E ")]
-    errors = list(dict.fromkeys(errors))[:4]  # the same error for several tests: once
-    summary = [line.rstrip() for line in lines if re.match(r"(FAILED|ERROR|XPASS|XFAIL) \S", line)][
-        :4
-    ]
-    if not errors:
-        # A collection error such as "'asyncio' not found in `markers`" has no E line:
-        # take the line under its header.
-        for index, line in enumerate(lines[:-1]):
-            if line.startswith("_") and "ERROR collecting" in line:
-                errors.append(lines[index + 1].rstrip())
-                break
-    return errors + summary
+    """What the scenario's own pytest run said: its first failure, and its summary."""
+    lines = [line.rstrip() for line in output.splitlines()]
+    # The first failure or error section, from its "____ name ____" header on.
+    block: list[str] = []
+    for index, line in enumerate(lines):
+        if re.fullmatch(r"_{3,} .+ _{3,}", line):
+            for following in lines[index + 1 :]:
+                if re.fullmatch(r"(_{3,} .+ _{3,}|={3,}.*)", following):
+                    break
+                block.append(following)
+            break
+    said = [line for line in block if line.startswith("E ")][:4]
+    if not said:
+        # pytest's own refusals ("async def functions are not natively supported")
+        # and some collection errors have no E line: their first lines say it.
+        said = [line for line in block if line.strip()][:2]
+    summary = [line for line in lines if re.match(r"(FAILED|ERROR|XPASS|XFAIL) \S", line)]
+    return said + summary[:3]
 
 
 def _crash(report: pytest.TestReport) -> list[str]:
