@@ -381,3 +381,13 @@ def test_the_reference_covers_every_option_of_final(site):
     assert accepted, "where final/ lists the marker's arguments has moved: update this test"
     arguments = set(re.findall(r"\"(\w+)\"", accepted[1]))
     assert arguments <= set(page.terms), (arguments, page.terms)
+
+
+def test_the_readmes_first_command_serves_this_site(site):
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"\[start:quickstart\] -->\n```bash\n(.*?)\n```", readme, re.S)
+    assert block, "README.md's quickstart block (between its snippet markers) is gone"
+    serve, test = block[1].splitlines()
+    assert serve.endswith("&& .venv/bin/mkdocs serve")
+    assert serve.rsplit("&&", 1)[0] == test.rsplit("&&", 1)[0], "the same set-up chain"
+    assert serve in site.pages["index.html"].text  # the home page shows it
