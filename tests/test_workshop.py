@@ -16,6 +16,7 @@ not the files in stages/NN/exercise: those are a learner's to edit.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 
 import pytest
 from conftest import ROOT, TARGETS, position
@@ -122,3 +123,31 @@ def test_exercises_are_neither_stages_nor_tests():
     guard = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(guard)
     assert guard._stages_in("stages/03/exercise", ROOT) == {"03"}
+
+
+def test_exercise_markers_stay_in_every_later_stage():
+    """A stage's ``exNN-`` markers stay, the same, in every later stage that keeps the code.
+
+    So that ``diff -ru stages/04/pytest_aioloop stages/05/pytest_aioloop`` shows
+    stage 05's step and nothing else. A section may go only with its code (stage
+    06 drops the event_loop fixture, and its markers with it).
+    """
+    stages = exercises.stages()
+    for previous, stage in itertools.pairwise(stages):
+        path = f"{exercises.PACKAGE}/plugin.py"
+        old_lines, old = exercises.parse((ROOT / "stages" / previous / path).read_text(), previous)
+        new_text = (ROOT / "stages" / stage / path).read_text()
+        _, new = exercises.parse(new_text, stage)
+        kept = {s.name for s in new}
+        here = [line.strip() for line in new_text.splitlines()]
+        for section in old:
+            if section.name in kept:
+                continue
+            code = [line.strip() for line in old_lines[section.start : section.end]]
+            still_there = any(
+                here[i : i + len(code)] == code for i in range(len(here) - len(code) + 1)
+            )
+            assert not still_there, (
+                f"stage {stage} lost the markers of section {section.name} but kept its "
+                f"code: copy the markers from stage {previous}"
+            )
