@@ -10,8 +10,11 @@ work to the module that owns it:
 * async tests: :mod:`pytest_aioloop.items`; async fixtures:
   :mod:`pytest_aioloop.fixtures`; free ports: :mod:`pytest_aioloop.ports`.
 
-Nothing here runs for every test but ``pytest_runtest_setup`` (one assignment)
-and ``pytest_pyfunc_call`` (one stash look-up for a sync test).
+Everything about a test or a fixture definition is worked out once (at
+collection, or at a fixture's first set-up). What runs for every test of a
+suite is ``pytest_runtest_setup`` (one assignment), ``pytest_pyfunc_call`` (one
+stash look-up for a sync test) and, for every fixture set-up,
+``pytest_fixture_setup`` (one dictionary look-up for a sync fixture).
 """
 
 from __future__ import annotations
