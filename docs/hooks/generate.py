@@ -45,6 +45,7 @@ from __future__ import annotations
 import ast
 import concurrent.futures
 import difflib
+import html
 import importlib.util
 import json
 import os
@@ -582,24 +583,26 @@ def directive_scenarios_missing(stage: str) -> list[str]:
 
 def directive_stage_matrix() -> list[str]:
     names = targets()
-    header = "| scenario | " + " | ".join(title(t) for t in names) + " |"
-    rule = "| --- | " + " | ".join(":-:" for _ in names) + " |"
+    header = "| scenario | declared | " + " | ".join(names) + " |"
+    rule = "| --- | --- | " + " | ".join(":-:" for _ in names) + " |"
     out = [
-        f"{len(scenarios())} scenarios against {len(names)} targets."
-        ' "pass" means the scenario must pass there; "—" means it is a strict'
-        " xfail there: it must fail, because that target does not do it yet (or,"
-        " after its `until=`, no longer does it that way).",
+        f"{len(scenarios())} scenarios against {len(names)} targets (the stages, then"
+        " `final/`). ✓: the scenario must pass there. ·: it is a strict xfail there,"
+        " it must fail, because that target does not do it yet (or, after its"
+        " `until=`, no longer does it that way). Under each name, the scenario's"
+        " docstring: the hint the workshop's checker prints.",
         "",
     ]
     for file in sorted({s.file for s in scenarios()}):
-        out += [f"### `{file}`", "", header, rule]
+        out += [f"### `{file}`", "", '<div class="stage-matrix" markdown>', "", header, rule]
         for s in (s for s in scenarios() if s.file == file):
-            cells = " | ".join("pass" if s.passes_on(t) else "—" for t in names)
-            doc = f"<br><small>{s.doc}</small>" if s.doc else ""
-            out.append(f"| `{s.name}`{doc} | {cells} |")
-        out.append("")
+            cells = " | ".join("✓" if s.passes_on(t) else "·" for t in names)
+            declared = f"{s.since} to {s.until}" if s.until else f"from {s.since}"
+            doc = f"<br><small>{_cell(html.escape(s.doc, quote=False))}</small>" if s.doc else ""
+            out.append(f"| `{s.name}`{doc} | {declared} | {cells} |")
+        out += ["", "</div>", ""]
     totals = " | ".join(str(sum(s.passes_on(t) for s in scenarios())) for t in names)
-    out += ["### Totals", "", header, rule, f"| scenarios that pass | {totals} |"]
+    out += ["### Totals", "", header, rule, f"| scenarios that pass | | {totals} |"]
     return out
 
 
