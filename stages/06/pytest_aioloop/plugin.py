@@ -166,9 +166,11 @@ def _test_loop_scope(item: pytest.Function) -> str:
     marker = item.get_closest_marker("asyncio")
     assert marker is not None
     if marker.args or set(marker.kwargs) - {"loop_scope"}:
+        given = [repr(arg) for arg in marker.args]
+        given += [f"{key}={value!r}" for key, value in marker.kwargs.items()]
         pytest.fail(
-            f"{item.nodeid}: the asyncio marker takes one keyword argument, loop_scope, "
-            f'as in @pytest.mark.asyncio(loop_scope="module"); got {marker!r}.',
+            f"{item.nodeid}: @pytest.mark.asyncio({', '.join(given)}): the marker takes "
+            'one keyword argument, loop_scope, as in @pytest.mark.asyncio(loop_scope="module").',
             pytrace=False,
         )
     scope = marker.kwargs.get("loop_scope") or item.config.getini("asyncio_default_test_loop_scope")
