@@ -779,9 +779,11 @@ def directive_final_reference() -> list[str]:
     for option in facts["options"]:
         names = ", ".join(f"`{n}`" for n in option["names"])
         metavar = f" `{option['metavar']}`" if option.get("metavar") else ""
-        default = option.get("default", "None")
+        default = f"`{option.get('default', 'None')}`"
+        if default == "`None`" and option.get("dest") in {ini["name"] for ini in facts["ini"]}:
+            default = f"`None`: the ini option `{option['dest']}` decides"
         out.append(
-            f"| {names}{metavar} | `config.option.{option.get('dest', '')}` | `{default}`"
+            f"| {names}{metavar} | `config.option.{option.get('dest', '')}` | {default}"
             f" | {_cell(option.get('help', ''))} |"
         )
     out += [
