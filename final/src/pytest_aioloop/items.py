@@ -50,7 +50,7 @@ def async_test_function(item: pytest.Item) -> Callable[..., Any] | None:
     """
     if not isinstance(item, pytest.Function):
         return None
-    if isinstance(item.instance, unittest.TestCase):
+    if item.cls is not None and issubclass(item.cls, unittest.TestCase):
         return None
     function = getattr(item.obj, "__func__", item.obj)
     if inspect.iscoroutinefunction(function):
