@@ -299,3 +299,39 @@ def test_pytest_asyncio_in_the_same_run_is_a_usage_error(aio):
         ["*pytest-aioloop and pytest-asyncio are both active*uninstall one*-p no:asyncio*"]
     )
     result.stdout.no_fnmatch_line("*passed*")
+
+
+@pytest.mark.since("final")
+def test_marker_misuse_errors_name_the_test_without_a_traceback(aio):
+    """A wrong asyncio marker is a collection error naming the test and the fix, no traceback."""
+    aio.pytester.makepyfile(
+        test_typo=ADD
+        + """
+@pytest.mark.asyncio(loop_scope="modul")
+async def test_typo():
+    pass
+""",
+        test_positional=ADD
+        + """
+@pytest.mark.asyncio("module")
+async def test_positional():
+    pass
+""",
+        test_both=ADD
+        + """
+@pytest.mark.asyncio(scope="module", loop_scope="module")
+async def test_both():
+    pass
+""",
+    )
+    result = aio.run("--continue-on-collection-errors")
+    result.assert_outcomes(errors=3)
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_typo.py::test_typo: loop_scope='modul' is not one of function, class, module*",
+            "test_positional.py::test_positional: *got 'module'; it accepts only the keyword*",
+            "test_both.py::test_both: *got both scope= and loop_scope=*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*pytest_aioloop/*.py*")
+    result.stdout.no_fnmatch_line("*During handling*")

@@ -160,7 +160,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     try:
         asyncio_mark = AsyncioMark.parse(mark, definition.nodeid)
     except MarkError as error:
-        pytest.fail(str(error), pytrace=False)
+        problem = str(error)
+    else:
+        problem = None
+    if problem is not None:  # outside the except block: no "during handling" report
+        pytest.fail(problem, pytrace=False)
     if "scope" in mark.kwargs:
         warnings.warn(
             pytest.PytestDeprecationWarning(
