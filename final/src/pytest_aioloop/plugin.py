@@ -160,11 +160,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     try:
         asyncio_mark = AsyncioMark.parse(mark, definition.nodeid)
     except MarkError as error:
-        problem = str(error)
-    else:
-        problem = None
-    if problem is not None:  # outside the except block: no "during handling" report
-        pytest.fail(problem, pytrace=False)
+        # pytest.fail(..., pytrace=False), without the MarkError chained to it.
+        raise pytest.fail.Exception(str(error), pytrace=False) from None
     if "scope" in mark.kwargs:
         warnings.warn(
             pytest.PytestDeprecationWarning(
