@@ -391,3 +391,12 @@ def test_the_readmes_first_command_serves_this_site(site):
     assert serve.endswith("&& .venv/bin/mkdocs serve")
     assert serve.rsplit("&&", 1)[0] == test.rsplit("&&", 1)[0], "the same set-up chain"
     assert serve in site.pages["index.html"].text  # the home page shows it
+
+
+def test_every_example_project_is_run_by_a_page():
+    """docs/examples/* are shown on pages; each must also be run there, so none goes stale."""
+    pages = "\n".join(p.read_text() for p in (ROOT / "docs").rglob("*.md"))
+    examples = sorted(p.name for p in (ROOT / "docs" / "examples").iterdir() if p.is_dir())
+    assert examples
+    not_run = [name for name in examples if f"[% run-example {name}" not in pages]
+    assert not not_run
