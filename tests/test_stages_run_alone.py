@@ -66,3 +66,15 @@ def test_all_stages_in_one_run_are_refused():
     result = run_pytest("stages")
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
     assert "run one stage at a time, e.g. `pytest stages/01`" in result.stderr
+
+
+def test_final_is_installed_beside_the_stages():
+    """The README's set-up installs final/, so the stage runs above meet it.
+
+    pytest loads an installed pytest11 entry point into every run; the stage
+    runs above prove that final/'s `aioloop` stays out of them.
+    """
+    from importlib.metadata import entry_points
+
+    plugins = {ep.name: ep.value for ep in entry_points(group="pytest11")}
+    assert plugins.get("aioloop") == "pytest_aioloop.plugin", plugins
