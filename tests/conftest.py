@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,6 +138,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "since(stage, until=None): the first (and last) target where the scenario must pass",
     )
+
     unknown = [name for name in config.getoption("target") if name not in ORDER]
     if unknown:
         raise pytest.UsageError(
@@ -219,6 +222,60 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@dataclass(frozen=True)
+class BuiltSite:
+    """The docs site as `mkdocs build --strict` made it, once for the whole run."""
+
+    root: Path
+    log: str
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    """One build of the docs site, shared by the page checks and the browser test.
+
+    A build runs every generated listing and pytest run of the docs (about 30 s
+    of CPU). Under pytest-xdist each worker is a process of its own, so the
+    workers meet in the run's shared temporary folder and the first to get the
+    lock builds the site for all (pytest-xdist's documented recipe; its
+    ``--dist loadgroup`` would serve too, but does not group under pytest 9.2).
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the folder every worker's basetemp lives in
+    out, log = shared / "docs-site", shared / "docs-site.log"
+    with _exclusive(shared / "docs-site.lock"):
+        if not log.exists():
+            result = subprocess.run(
+                [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+                cwd=ROOT,
+                env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=False,
+            )
+            assert result.returncode == 0, f"mkdocs build failed:\n{result.stdout}{result.stderr}"
+            log.write_text(result.stderr)
+    return BuiltSite(out, log.read_text())
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (where the OS has fcntl; elsewhere, no lock)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: each worker builds its own site
+        yield
+        return
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class _OnePlugin:

@@ -143,21 +143,10 @@ class Site:
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+def site(built_site) -> Site:
+    out = built_site.root
     pages = {str(p.relative_to(out)): parse(p) for p in out.rglob("*.html")}
-    return Site(out, pages, result.stderr)
+    return Site(out, pages, built_site.log)
 
 
 def generator() -> ModuleType:

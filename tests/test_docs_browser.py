@@ -25,8 +25,6 @@ import http.server
 import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -153,23 +151,12 @@ def browser(chromium: str) -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def site(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site as `mkdocs build --strict` makes it, in a temporary folder.
+def site(chromium: str, built_site: Any) -> Path:
+    """The site as `mkdocs build --strict` made it (tests/conftest.py builds it once per run).
 
     (Only where there is a browser to read it: ``chromium`` skips or fails first.)
     """
-    out = tmp_path_factory.mktemp("site")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
-        cwd=ROOT,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, f"mkdocs build failed:\n{result.stdout}{result.stderr}"
-    return out
+    return Path(built_site.root)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -197,8 +197,10 @@ def _pytest_run(args: str, cwd: Path, extra_env: dict[str, str] | None = None) -
     env.pop("PYTEST_ADDOPTS", None)
     # Plain text at 80 columns, whatever terminal the build runs in; and no
     # .pytest_cache written by the docs build (the cache plugin adds nothing to
-    # the output of a run without --lf/--ff).
-    env.update(PY_COLORS="0", COLUMNS="80", PYTEST_ADDOPTS="-p no:cacheprovider")
+    # the output of a run without --lf/--ff). `-p no:aioloop` keeps an installed
+    # final/ (the README's set-up installs it) from loading a second time beside
+    # the plugin a run names itself, from a stage or from final/src.
+    env.update(PY_COLORS="0", COLUMNS="80", PYTEST_ADDOPTS="-p no:cacheprovider -p no:aioloop")
     env.update(extra_env or {})
     result = subprocess.run(
         pytest_command(args),
@@ -704,7 +706,12 @@ def _final_pytest(*args: str) -> str:
     with tempfile.TemporaryDirectory(prefix="aioloop-docs-") as tmp:
         result = subprocess.run(
             pytest_command(
-                " ".join(("-p no:asyncio -p no:cacheprovider -p pytest_aioloop.plugin", *args))
+                " ".join(
+                    (
+                        "-p no:asyncio -p no:aioloop -p no:cacheprovider -p pytest_aioloop.plugin",
+                        *args,
+                    )
+                )
             ),
             cwd=tmp,
             env=_final_env(),
