@@ -318,13 +318,23 @@ class AioRun:
             *self.plugin_args(), *args, plugins=[_OnePlugin(self.target)]
         )
 
-    def run_subprocess(self, *args: str, env: dict[str, str] | None = None) -> pytest.RunResult:
-        """Run in a fresh interpreter: for what a process can do only once."""
+    def run_subprocess(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> pytest.RunResult:
+        """Run in a fresh interpreter: for what a process can do only once.
+
+        ``timeout`` (seconds) ends a run that hangs: pytester raises
+        ``Pytester.TimeoutExpired``, so a hang fails the scenario instead of the suite.
+        """
+        self.subprocess_env(env)
+        return self.pytester.runpytest_subprocess(*self.plugin_args(), *args, timeout=timeout)
+
+    def subprocess_env(self, env: dict[str, str] | None = None) -> None:
+        """Set this process's environment for a child pytest that loads the target's plugin."""
         paths = [str(self.target.path), os.environ.get("PYTHONPATH", "")]
         self.monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
         for key, value in (env or {}).items():
             self.monkeypatch.setenv(key, value)
-        return self.pytester.runpytest_subprocess(*self.plugin_args(), *args)
 
 
 @pytest.fixture

@@ -110,3 +110,138 @@ def test_loop_factory_makes_the_loop(runner_module: ModuleType) -> None:
 
     assert runner.run(loop_type()) is CustomLoop
     runner.close()
+
+
+def _interrupt() -> None:
+    # What a signal handler does when Ctrl-C arrives while the loop waits in select().
+    raise KeyboardInterrupt
+
+
+def test_a_step_that_raises_keyboard_interrupt_ends_its_run(runner_module: ModuleType) -> None:
+    """KeyboardInterrupt and SystemExit out of a step are outcomes like any other."""
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False)
+
+    async def interrupted() -> None:
+        await asyncio.sleep(0)
+        raise KeyboardInterrupt
+
+    async def exits() -> None:
+        raise SystemExit(3)
+
+    async def answer() -> int:
+        return 42
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(interrupted())
+    with pytest.raises(SystemExit):
+        runner.run(exits())
+    assert runner.run(answer()) == 42
+    runner.close()
+    assert runner.loop.is_closed()
+
+
+def test_an_interrupt_from_outside_cancels_the_step(runner_module: ModuleType) -> None:
+    """Interrupted in select(), the step is cancelled in its loop, and the loop still works."""
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False)
+    events: list[str] = []
+
+    async def waits() -> None:
+        asyncio.get_running_loop().call_later(0.01, _interrupt)
+        try:
+            await asyncio.sleep(3600)
+            events.append("carried on")
+        except asyncio.CancelledError:
+            events.append("cancelled")
+            raise
+
+    async def answer() -> int:
+        return 42
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(waits())
+    assert events == ["cancelled"]
+    assert runner.lost is None
+    assert runner.run(answer()) == 42
+    runner.close()
+
+
+def test_a_step_that_ignores_its_cancellation_loses_the_loop(runner_module: ModuleType) -> None:
+    """After the grace period the loop is given up on: later runs say why; close() is quick."""
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False, grace=0.05)
+
+    async def stubborn() -> None:
+        asyncio.get_running_loop().call_later(0.01, _interrupt)
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                pass
+
+    async def answer() -> int:
+        return 42
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(stubborn(), "test_stubborn")
+    assert runner.lost == (
+        "test_stubborn did not finish within 0.05 s of being cancelled "
+        "(does it catch CancelledError and carry on?)"
+    )
+    step = answer()
+    with pytest.raises(runner_module.LoopLost, match="test_stubborn did not finish"):
+        runner.run(step)
+    assert step.cr_frame is None  # closed, never to be awaited
+    runner.close()
+    assert runner.loop.is_closed()
+
+
+def test_a_step_that_stops_the_loop_is_cancelled(runner_module: ModuleType) -> None:
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False)
+    events: list[str] = []
+
+    async def stops() -> None:
+        asyncio.get_running_loop().stop()
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            events.append("cancelled")
+
+    async def stops_and_returns() -> int:
+        asyncio.get_running_loop().stop()
+        return 1
+
+    async def answer() -> int:
+        return 42
+
+    with pytest.raises(runner_module.LoopStopped, match=r"loop.stop\(\) was called"):
+        runner.run(stops(), "the test")
+    assert events == ["cancelled"]
+    # Stopped in the iteration that finished it: the step's outcome stands, and
+    # the stop does not cut the next run short.
+    assert runner.run(stops_and_returns()) == 1
+    assert runner.run(answer()) == 42
+    runner.close()
+
+
+def test_close_gives_up_on_a_task_that_ignores_cancellation(runner_module: ModuleType) -> None:
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False, grace=0.05)
+    reported: list[str] = []
+    runner.loop.set_exception_handler(lambda loop, context: reported.append(context["message"]))
+
+    async def stubborn() -> None:
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                pass
+
+    async def leave_it_behind() -> None:
+        asyncio.get_running_loop().create_task(stubborn())
+        await asyncio.sleep(0)
+
+    runner.run(leave_it_behind())
+    runner.close()
+    assert runner.loop.is_closed()
+    assert reported == [
+        "1 task(s) did not finish within 0.05 s of being cancelled as their loop closed "
+        "(do they catch CancelledError and carry on?); they were discarded"
+    ]

@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar, cast, overload
 
 import pytest
 
-from pytest_aioloop import _pytest_compat
+from pytest_aioloop import _pytest_compat, loops
 from pytest_aioloop.config import InvalidScope, LoopScope
 from pytest_aioloop.runner import LoopRunner
 
@@ -139,19 +139,25 @@ def run_fixture(
     __tracebackhide__ = True
     kwargs = {argname: request.getfixturevalue(argname) for argname in fixturedef.argnames}
     function = _pytest_compat.fixture_function(fixturedef, request)
+    what = f"fixture {fixturedef.argname!r}"
     try:
         if kind.generator:
             generator: AsyncGenerator[Any, None] = function(**kwargs)
-            value, context = runner.run(_first_step(generator, fixturedef.argname))
+            value, context = loops.run(runner, _first_step(generator, fixturedef.argname), what)
         else:
-            value, context = runner.run(_with_context(function(**kwargs)))
+            value, context = loops.run(runner, _with_context(function(**kwargs)), what)
         # Context variables the fixture set reach tests and fixtures in other loops
         # too: copy them into the caller's context, and undo that after teardown.
         # (Finalizers run last-in, first-out: this one after the teardown below.)
         request.addfinalizer(_apply(context))
         if kind.generator:
             request.addfinalizer(
-                functools.partial(runner.run, _last_step(generator, fixturedef.argname))
+                functools.partial(
+                    loops.run,
+                    runner,
+                    _last_step(generator, fixturedef.argname),
+                    f"{what}'s teardown",
+                )
             )
     except (Exception, pytest.fail.Exception, pytest.skip.Exception) as error:
         _pytest_compat.cache_error(fixturedef, request, error)

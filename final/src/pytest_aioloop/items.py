@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from pytest_aioloop import loops
 from pytest_aioloop.config import AsyncioMark, LoopScope
 from pytest_aioloop.runner import LoopFactory, LoopRunner
 
@@ -80,7 +81,7 @@ def run_test(item: pytest.Function, test: AsyncTest, runner: LoopRunner) -> None
     funcargs = item.funcargs
     kwargs = {name: funcargs[name] for name in test.argnames}
     if not test.hypothesis:
-        runner.run(item.obj(**kwargs))
+        loops.run(runner, item.obj(**kwargs), "the test")
         return
     # hypothesis.given wraps the async function in a sync one that calls
     # `.hypothesis.inner_test` once per example; Hypothesis documents replacing
@@ -90,7 +91,7 @@ def run_test(item: pytest.Function, test: AsyncTest, runner: LoopRunner) -> None
 
     def run_example(*args: Any, **kwargs: Any) -> None:
         __tracebackhide__ = True
-        runner.run(inner(*args, **kwargs))
+        loops.run(runner, inner(*args, **kwargs), "the test")
 
     handle.inner_test = run_example
     try:

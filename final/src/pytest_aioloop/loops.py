@@ -14,11 +14,15 @@ teardown has run by the time its loop is closed.
 from __future__ import annotations
 
 import functools
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import pytest
 
 from pytest_aioloop.config import LoopScope
-from pytest_aioloop.runner import LoopFactory, LoopRunner
+from pytest_aioloop.runner import LoopFactory, LoopRunner, StepError
+
+T = TypeVar("T")
 
 #: pytest's collection tree is made of these (pytest does not export their base class).
 Node = pytest.Item | pytest.Collector
@@ -67,3 +71,16 @@ class Loops:
         """Close what is still open at the end of the session (after an interrupt)."""
         while self._open:
             self._open.popitem()[1].close()
+
+
+def run(runner: LoopRunner, coroutine: Coroutine[Any, Any, T], what: str) -> T:
+    """``runner.run()``, with what the code under test did wrong reported as a misuse.
+
+    A :class:`~pytest_aioloop.runner.StepError` (a stopped or lost loop) fails
+    the test or fixture with its message alone: no traceback of the plugin's.
+    """
+    __tracebackhide__ = True
+    try:
+        return runner.run(coroutine, what)
+    except StepError as error:
+        raise pytest.fail.Exception(str(error), pytrace=False) from None

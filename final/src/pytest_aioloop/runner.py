@@ -21,11 +21,27 @@ This is the design of anyio's pytest plugin, and what it buys:
   fixture's teardown, because they all run in the driver's context;
 * what belongs to a task (a ``TaskGroup``, ``asyncio.timeout()``) can be
   entered in a fixture's setup and left in its teardown.
+
+**No step is waited on that can no longer finish.** ``run()`` runs the loop
+until the step's outcome is set, whatever that outcome is (``run_until_complete``
+would not stop for a step that raised ``KeyboardInterrupt`` or ``SystemExit``:
+asyncio expects those to have left ``run_forever()`` already). When the wait is
+cut off from outside -- a signal handler raising in the loop's ``select()``
+(Ctrl-C, pytest-timeout's signal method), a ``BaseException`` out of another
+task, or ``loop.stop()`` called by the code under test -- the step is cancelled
+in its loop and given a short grace period (:data:`GRACE`, real seconds) to
+finish, then the exception goes on to pytest. A step that still has not
+finished (it swallows ``CancelledError``) *loses* the loop: nothing more runs in
+it, every later ``run()`` raises :class:`LoopLost` with the reason, and
+``close()`` discards its tasks without running them. The same bound holds when
+the loop closes: a task that ignores its cancellation is reported and
+discarded, never waited on forever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -34,34 +50,67 @@ T = TypeVar("T")
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
+#: Real seconds that a cancelled step, or a task cancelled as its loop closes,
+#: gets to finish before the loop gives up on it.
+GRACE = 2.0
+
 # What the driver is handed: a coroutine to run, and the future for its outcome.
 # None: the scope has ended, shut the loop down.
 _Step = tuple[Coroutine[Any, Any, Any], "asyncio.Future[Any]"] | None
 
 
+class StepError(RuntimeError):
+    """A step that could not run to its end because of what the code under test did.
+
+    The plugin reports these as a misuse, with the message alone (no traceback).
+    """
+
+
+class LoopLost(StepError):
+    """The loop cannot run anything any more: a step of it never finished."""
+
+
+class LoopStopped(StepError):
+    """The code under test stopped the loop (``loop.stop()``) while a step was running."""
+
+
 class LoopRunner:
     """An event loop for one scope, and the driver task that runs its coroutines."""
 
-    def __init__(self, factory: LoopFactory, *, debug: bool) -> None:
+    def __init__(self, factory: LoopFactory, *, debug: bool, grace: float = GRACE) -> None:
         self.loop = factory()
         if debug:  # otherwise the loop's own default (PYTHONASYNCIODEBUG, -X dev)
             self.loop.set_debug(True)
+        self.grace = grace
+        #: Why the loop was given up on (see LoopLost); None while it works.
+        self.lost: str | None = None
         self._driver: asyncio.Task[None] | None = None
         self._inbox: asyncio.Future[_Step] | None = None
-        self._step_outcome: asyncio.Future[Any] | None = None
+        #: the outcome of the step the driver is running now, if any.
+        self._running: asyncio.Future[Any] | None = None
+        #: the future whose completion stops the loop (see _wait).
+        self._awaited: asyncio.Future[Any] | None = None
+        #: tasks that ignored their cancellation at shutdown: discarded at close.
+        self._stuck: set[asyncio.Task[Any]] = set()
 
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run ``coroutine`` to completion in the driver task; return or raise its outcome."""
+    def run(self, coroutine: Coroutine[Any, Any, T], what: str = "the test") -> T:
+        """Run ``coroutine`` to completion in the driver task; return or raise its outcome.
+
+        ``what`` names the step in messages ("the test", "fixture 'db'").
+        """
         __tracebackhide__ = True
         loop = self.loop
+        if self.lost is not None or loop.is_closed():
+            coroutine.close()  # it will never run: no "never awaited" warning
+            raise LoopLost(self.lost or "its event loop was closed before it could run")
         if self._driver is None or self._driver.done():
             self._inbox = loop.create_future()
             self._driver = loop.create_task(self._drive())
         assert self._inbox is not None
         outcome: asyncio.Future[T] = loop.create_future()
-        self._step_outcome = outcome
         self._inbox.set_result((coroutine, outcome))
-        return loop.run_until_complete(outcome)
+        self._wait(outcome, what)
+        return outcome.result()
 
     async def _drive(self) -> None:
         __tracebackhide__ = True
@@ -74,53 +123,155 @@ class LoopRunner:
             coroutine, outcome = step
             # The next inbox must exist before run() can return and be called again.
             self._inbox = loop.create_future()
+            if outcome.done():  # abandoned before it started (see _abandon)
+                coroutine.close()
+                continue
+            self._running = outcome
             try:
                 result = await coroutine
+            except GeneratorExit:
+                raise  # the loop was lost, and its tasks are being discarded
             except BaseException as error:  # the caller gets every outcome, as asyncio.run() does
                 if isinstance(error, asyncio.CancelledError):
-                    # The step was cancelled (say, by a TaskGroup whose child failed):
-                    # report it, and let the driver take the next step as usual.
+                    # The step was cancelled (say, by a TaskGroup whose child failed,
+                    # or by _abandon): report it, and take the next step as usual.
                     _uncancel_current_task()
-                outcome.set_exception(error)
+                if not outcome.done():
+                    outcome.set_exception(error)
             else:
-                outcome.set_result(result)
+                if not outcome.done():
+                    outcome.set_result(result)
+            finally:
+                self._running = None
+
+    def _wait(self, future: asyncio.Future[Any], what: str) -> None:
+        """Run the loop until ``future`` is done, and never longer than it can take.
+
+        ``run_until_complete()`` would keep the loop running after a step that
+        raised KeyboardInterrupt or SystemExit; here any outcome stops it.
+        """
+        __tracebackhide__ = True
+        self._awaited = future
+        future.add_done_callback(self._stop_when_done)
+        try:
+            self.loop.run_forever()
+        except BaseException:
+            # Cut off from outside the step (a signal handler's exception, a
+            # BaseException out of another task): stop the step, then let go.
+            self._abandon(future, what)
+            raise
+        finally:
+            self._awaited = None
+            future.remove_done_callback(self._stop_when_done)
+        if not future.done():
+            self._abandon(future, what)
+            raise LoopStopped(
+                f"the event loop was stopped (loop.stop() was called) before {what} finished, "
+                "so its remaining work was cancelled; code under test must not stop the "
+                "loop it runs in."
+            )
+
+    def _stop_when_done(self, future: asyncio.Future[Any]) -> None:
+        # A done-callback runs in a later iteration: by then run_forever() may be
+        # waiting for another future, which this one must not cut short.
+        if future is self._awaited:
+            self.loop.stop()
+
+    def _abandon(self, future: asyncio.Future[Any], what: str) -> None:
+        """Cancel the step ``future`` waits for, and give it GRACE seconds to finish."""
+        if not future.done():
+            if future is self._running or future is self._driver:
+                assert self._driver is not None
+                self._driver.cancel()  # into the step's innermost await
+            else:
+                future.cancel()  # not started yet: the driver drops it
+            loop = self.loop
+            self._awaited = future
+            future.add_done_callback(self._stop_when_done)
+            give_up = loop.call_later(self.grace, loop.stop)
+            try:
+                loop.run_forever()
+            except BaseException:
+                self.lost = f"{what} was interrupted again while it was being cancelled"
+                raise
+            finally:
+                give_up.cancel()
+                self._awaited = None
+                future.remove_done_callback(self._stop_when_done)
+        if not future.done():
+            self.lost = (
+                f"{what} did not finish within {self.grace:g} s of being cancelled "
+                "(does it catch CancelledError and carry on?)"
+            )
+        elif not future.cancelled():
+            future.exception()  # retrieved: no "exception was never retrieved" later
 
     def close(self) -> None:
         """End the loop's life: cancel what is pending, shut down, close."""
         loop = self.loop
         if loop.is_closed():
-            return  # the test closed it: nothing can run in it any more
+            return  # closed already (by the code under test, or a second close)
         try:
-            if self._driver is None or self._driver.done():
-                loop.run_until_complete(self._shut_down())
-            else:
-                if self._step_outcome is not None and not self._step_outcome.done():
-                    # run() was interrupted (Ctrl-C): stop that step before shutting down.
-                    self._driver.cancel()
-                assert self._inbox is not None
-                self._inbox.set_result(None)
-                loop.run_until_complete(self._driver)
+            if self.lost is None:
+                if self._driver is None or self._driver.done():
+                    self._driver = loop.create_task(self._shut_down())
+                else:
+                    assert self._inbox is not None
+                    self._inbox.set_result(None)
+                self._wait(self._driver, "the loop's shutdown")
+                self._driver.result()
         finally:
+            # Only now that the loop no longer runs: a discarded task must not be
+            # woken up again.
+            _discard(asyncio.all_tasks(loop) if self.lost is not None else self._stuck)
             loop.close()
 
     async def _shut_down(self) -> None:
-        # asyncio.run()'s steps before it closes its loop, in one pass.
+        # asyncio.run()'s steps before it closes its loop, in one pass, except that
+        # a task that ignores its cancellation is not waited on for ever.
         loop = self.loop
-        pending = list(asyncio.all_tasks(loop) - {asyncio.current_task(loop)})
+        pending = asyncio.all_tasks(loop) - {asyncio.current_task(loop)}
         for task in pending:
             task.cancel()
-        results = await asyncio.gather(*pending, return_exceptions=True)
-        for task, result in zip(pending, results, strict=True):
-            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+        if pending:
+            done, stuck = await asyncio.wait(pending, timeout=self.grace)
+            for task in done:
+                if task.cancelled():
+                    continue
+                error = task.exception()
+                if error is not None:
+                    loop.call_exception_handler(
+                        {
+                            "message": "unhandled exception in a task cancelled as its loop closed",
+                            "exception": error,
+                            "task": task,
+                        }
+                    )
+            if stuck:
                 loop.call_exception_handler(
                     {
-                        "message": "unhandled exception in a task cancelled as its loop closed",
-                        "exception": result,
-                        "task": task,
+                        "message": f"{len(stuck)} task(s) did not finish within {self.grace:g} s "
+                        "of being cancelled as their loop closed (do they catch CancelledError "
+                        "and carry on?); they were discarded",
+                        "task": next(iter(stuck)),
                     }
                 )
+                self._stuck = stuck
         await loop.shutdown_asyncgens()
         await loop.shutdown_default_executor()
+
+
+def _discard(tasks: set[asyncio.Task[Any]]) -> None:
+    """Close the coroutines of tasks that will never run again, quietly."""
+    for task in tasks:
+        if task.done():
+            continue
+        # asyncio's own flag (run_until_complete sets it too): no "Task was
+        # destroyed but it is pending!" when the task is garbage-collected.
+        task._log_destroy_pending = False  # type: ignore[attr-defined]
+        # "coroutine ignored GeneratorExit": reported already, as stuck or lost.
+        with contextlib.suppress(RuntimeError):
+            task.get_coro().close()
 
 
 def _uncancel_current_task() -> None:
