@@ -205,6 +205,42 @@ def test_factories_never_repeat(unused_tcp_port_factory, unused_udp_port_factory
 
 
 @pytest.mark.since("final")
+def test_no_port_is_handed_out_twice_in_a_run(aio):
+    """Over hundreds of tests on two xdist workers, every port fixture call gets a new port.
+
+    The OS gives a port it handed out a moment ago again once its socket is
+    closed (seen: unused_tcp_port_factory() returning the port of unused_tcp_port
+    in the same test, and two workers getting the same port).
+    """
+    pytest.importorskip("xdist")
+    aio.pytester.makepyfile(
+        """
+import os
+
+import pytest
+
+@pytest.mark.parametrize("n", range(200))
+def test_ports(n, unused_tcp_port, unused_tcp_port_factory, unused_udp_port,
+               unused_udp_port_factory):
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "none")
+    ports = [f"tcp:{unused_tcp_port}", f"tcp:{unused_tcp_port_factory()}",
+             f"tcp:{unused_tcp_port_factory()}", f"udp:{unused_udp_port}",
+             f"udp:{unused_udp_port_factory()}"]
+    with open(f"ports-{worker}.txt", "a") as record:
+        record.write(" ".join(ports) + "\\n")
+"""
+    )
+    result = aio.run_subprocess("-n", "2", "-p", "no:randomly", timeout=120)
+    result.assert_outcomes(passed=200)
+    records = sorted(aio.pytester.path.glob("ports-gw*.txt"))
+    assert [path.name for path in records] == ["ports-gw0.txt", "ports-gw1.txt"]
+    given = [port for path in records for port in path.read_text().split()]
+    assert len(given) == 1000
+    repeated = sorted({port for port in given if given.count(port) > 1})
+    assert not repeated, f"handed out more than once: {repeated}"
+
+
+@pytest.mark.since("final")
 def test_hypothesis_given_on_async_test(aio):
     """hypothesis.given works on async tests: every example is awaited in the test's loop."""
     aio.pytester.makepyfile(
