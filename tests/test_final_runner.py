@@ -8,6 +8,7 @@ in-process runs still import each target's own package.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import sys
 from collections.abc import Iterator
@@ -172,10 +173,8 @@ def test_a_step_that_ignores_its_cancellation_loses_the_loop(runner_module: Modu
     async def stubborn() -> None:
         asyncio.get_running_loop().call_later(0.01, _interrupt)
         while True:
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.sleep(3600)
-            except asyncio.CancelledError:
-                pass
 
     async def answer() -> int:
         return 42
@@ -229,10 +228,8 @@ def test_close_gives_up_on_a_task_that_ignores_cancellation(runner_module: Modul
 
     async def stubborn() -> None:
         while True:
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.sleep(3600)
-            except asyncio.CancelledError:
-                pass
 
     async def leave_it_behind() -> None:
         asyncio.get_running_loop().create_task(stubborn())
