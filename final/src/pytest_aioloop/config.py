@@ -84,7 +84,14 @@ class Settings:
         # Plugins built on pytest-asyncio read the mode from here.
         config.option.asyncio_mode = mode.value
 
-        debug = config.getoption("asyncio_debug") or config.getini("asyncio_debug")
+        # pytest parses a "bool" ini option itself, and says "invalid truth value
+        # 'maybe'" without naming the option (a ValueError on 8.4, a UsageError on 9).
+        try:
+            debug = config.getoption("asyncio_debug") or config.getini("asyncio_debug")
+        except (ValueError, pytest.UsageError) as error:
+            raise pytest.UsageError(
+                f"asyncio_debug: {error}; use true or false (also yes/no, on/off, 1/0)."
+            ) from None
 
         # Unset means "the fixture's own scope", as pytest-asyncio does today; unlike
         # pytest-asyncio, that default is not worth a warning on every run.

@@ -90,8 +90,9 @@ def fixture(
             )
         except InvalidScope as error:
             # Raised while the test module is imported: pytest reports the message
-            # as that module's collection error, without a traceback.
-            pytest.fail(str(error), pytrace=False)
+            # as that module's collection error, without a traceback (and without
+            # the InvalidScope it replaces).
+            raise pytest.fail.Exception(str(error), pytrace=False) from None
         _DECLARED[raw] = parsed
         made = pytest.fixture(
             function, scope=scope, params=params, autouse=autouse, ids=ids, name=name
@@ -177,7 +178,13 @@ async def _first_step(
     try:
         value = await generator.__anext__()
     except StopAsyncIteration:
-        pytest.fail(f"async fixture {name!r} returned without yielding a value.", pytrace=False)
+        value = _MISSING
+    if value is _MISSING:  # failed outside the except: no "During handling of ..." chain
+        pytest.fail(
+            f"async fixture {name!r} returned without yielding a value: an async generator "
+            "fixture must yield exactly once (its value), then run its teardown.",
+            pytrace=False,
+        )
     return value, contextvars.copy_context()
 
 
