@@ -891,3 +891,49 @@ def test_a_chapters_scenario_counts_add_up(site, chapter_of):
     assert said == counted, f"the chapter of {title} says {said}, of {total}; the suite: {counted}"
     unnamed = [s.name for s in generator().scenarios() if not s.passes_on(target)]
     assert not [name for name in unnamed if name not in text], "left out of the chapter's lists"
+
+
+def _unit(text: str) -> Prose:
+    return Prose("example", text, False, None, text)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "counts"),
+    [
+        ("None of stage 03's twenty scenarios does yet.", True),
+        ("The untouched exercise passes the three scenarios of stage 01.", True),
+        ("`pytest --exercise 02` and sees 3 of 6", True),
+        ("The three `XFAIL` lines are part of the lesson.", True),
+        ("With stage 01, 95 are still xfail.", True),
+        ("The suite has scenarios: 101 of them.", True),
+        ("One scenario everywhere: `pytest tests -k test_parametrize`.", False),
+        ("The per-test overhead on 2000 trivial async tests, before and after.", False),
+        ("Serve it on port 8000 with Python 3.10 or newer.", False),
+        ("Run `pytest tests --target 03` to see stage 03's scenarios.", False),
+        ("A scenario costs about 0.3 s in a subprocess.", False),
+        ('Scenarios declared `since("02", until="05")` pass on stages 02 to 05.', False),
+    ],
+)
+def test_the_count_rule(sentence, counts):
+    """What the no-hand-typed-count rule takes for a count, and what it leaves alone."""
+    assert bool(hand_typed_counts([_unit(sentence)])) is counts
+
+
+@pytest.mark.parametrize(
+    ("block", "claims"),
+    [
+        ("Write the test and pytest (8.4 and later) refuses it.", ["pytest (8.4"]),
+        ("An error in pytest 9 (8.4 deprecated it).", ["pytest 9", "8.4"]),
+        ("pytest-asyncio had this fixture, and it was removed in 1.0.", ["1.0"]),
+        ("As in pytest-asyncio 1.x, there is none.", ["pytest-asyncio 1.x"]),
+        ("Older pytest versions only warned.", ["Older pytest"]),
+        ("A drop-in alternative to pytest-asyncio 1.5.", []),
+        ("pytest-asyncio (1.5) makes the same decision; in 1.5 each loop is a Runner.", []),
+        ("Python 3.10 to 3.13, with pytest installed.", []),
+        ("Built with mkdocs 1.6 and pytest.", []),
+        ("Run `pytest -n 2` on 2000 tests.", []),
+    ],
+)
+def test_the_version_rule(block, claims):
+    """What the versions-in-the-glossary-only rule takes for a claim, and what it leaves alone."""
+    assert version_claims(_unit(block)) == claims
