@@ -2,7 +2,10 @@
 
 The generated parts (highlighted lines, stage diffs, the stage matrix, the
 output under "Run it") come from docs/hooks/generate.py at build time; these
-tests check the built HTML as a reader gets it.
+tests check the built HTML as a reader gets it. The last part reads the pages'
+Markdown sources instead, for what was typed by hand: a count of scenarios, a
+version of pytest, a fact of the glossary (docs/reference/glossary.md) told
+again in other words, the name of a test that does not exist.
 """
 
 from __future__ import annotations
