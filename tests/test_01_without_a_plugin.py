@@ -51,8 +51,8 @@ def test_coroutine_driven_by_hand(aio):
 def test_unmarked_async_test_fails_loudly(aio):
     """An async def test with no marker fails: pytest refuses to call it.
 
-    Older pytest skipped it with a warning, so it 'passed' without running; a
-    plugin in strict mode must leave pytest's refusal in place.
+    A plugin in strict mode must leave pytest's refusal in place (what each
+    pytest does with such a test: the docs' glossary).
     """
     aio.pytester.makepyfile(
         """

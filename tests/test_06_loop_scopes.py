@@ -446,7 +446,7 @@ def test_invalid_default_loop_scope_in_ini_is_a_usage_error(aio):
 
 @pytest.mark.since("06")
 def test_event_loop_fixture_is_gone(aio):
-    """As in pytest-asyncio 1.x, there is no ``event_loop`` fixture: loops belong to scopes."""
+    """As in pytest-asyncio 1.5, there is no ``event_loop`` fixture: loops belong to scopes."""
     aio.pytester.makepyfile(
         HEAD
         + """

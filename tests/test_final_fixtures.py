@@ -219,6 +219,61 @@ async def test_uses(connection):
 
 
 @pytest.mark.since("final")
+def test_a_misused_fixture_fails_every_test_that_asks_with_its_error(aio):
+    """Each test that asks for a misused fixture gets the error that names it and the fix.
+
+    Not only the first: pytest tears a fixture down only once its set-up left a
+    result, so a misuse error must be recorded as the fixture's result, or the
+    next test that asks gets pytest's internal ``AssertionError`` instead.
+    """
+    aio.pytester.makepyfile(
+        HEAD
+        + """
+@pytest.fixture
+async def plain():
+    return "plain"
+
+@pytest_aioloop.fixture(scope="module", loop_scope="function")
+async def connection():
+    return "connection"
+
+@pytest.mark.asyncio
+async def test_plain_first(plain):
+    pass
+
+@pytest.mark.asyncio
+async def test_plain_second(plain):
+    pass
+
+@pytest.mark.asyncio
+async def test_connection_first(connection):
+    pass
+
+@pytest.mark.asyncio
+async def test_connection_second(connection):
+    pass
+"""
+    )
+    result = aio.run()
+    result.assert_outcomes(errors=4)
+    plain = "the async fixture 'plain' is a plain @pytest.fixture*"
+    cached = "fixture 'connection' is cached with scope='module'*"
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_plain_first*",
+            f"*::test_plain_first: {plain}",
+            "*ERROR at setup of test_plain_second*",
+            f"*::test_plain_second: {plain}",
+            "*ERROR at setup of test_connection_first*",
+            cached,
+            "*ERROR at setup of test_connection_second*",
+            cached,
+        ]
+    )
+    result.stdout.no_fnmatch_line("*AssertionError*")
+
+
+@pytest.mark.since("final")
 def test_invalid_fixture_loop_scope_names_the_fixture(aio):
     """A misspelt loop_scope on pytest_aioloop.fixture names the fixture and the allowed values."""
     aio.pytester.makepyfile(

@@ -28,7 +28,10 @@ and nothing can drift:
     content tabs with each whole module through snippets.
 ``[% scenarios-new 03 %]``, ``[% scenarios-missing 03 %]``, ``[% stage-matrix %]``
     the shared suite's scenarios, read from their ``@pytest.mark.since(...)``
-    declarations, judged by the suite's own ``expectation()`` (tests/conftest.py).
+    declarations, judged by the suite's own ``expectation()`` (tests/conftest.py):
+    those that pass on a target (and which of them for the first time), those
+    still to come and those a later stage replaced (the three add up to the
+    suite), and the whole matrix. Pages never type a count of scenarios.
 ``[% final-reference %]``
     every option, marker, fixture, hook and public name of final/, read from
     its code and from ``pytest --fixtures`` / ``--markers`` with it loaded.
@@ -566,20 +569,40 @@ def directive_scenarios_new(stage: str) -> list[str]:
 
 
 def directive_scenarios_missing(stage: str) -> list[str]:
-    missing = [s for s in scenarios() if not s.passes_on(stage) and s.until is None]
-    if not missing:
+    """The scenarios that do not pass on ``stage``: those still to come, those replaced.
+
+    Together with ``[% scenarios-new %]``'s count of those that pass, they make
+    the whole suite: tests/test_docs.py checks that the three counts add up.
+    """
+    position = harness().position
+    to_come = [s for s in scenarios() if position(stage) < position(s.since)]
+    replaced = [s for s in scenarios() if not s.passes_on(stage) and s not in to_come]
+    if not to_come and not replaced:
         return [f"Every scenario of the shared suite passes on {title(stage)}."]
-    by_target: dict[str, list[Scenario]] = {}
-    for scenario in missing:
-        by_target.setdefault(scenario.since, []).append(scenario)
-    out = [
-        f"{len(missing)} scenarios of the shared suite are still strict xfails on {title(stage)};"
-        " they pass from the stage that brings them:",
-        "",
-    ]
-    for target, group in sorted(by_target.items(), key=lambda kv: harness().position(kv[0])):
-        names = ", ".join(f"`{s.name}`" for s in group)
-        out.append(f"- {title(target)}: {names}")
+    out = []
+    if to_come:
+        groups: dict[tuple[str, str | None], list[Scenario]] = {}
+        for scenario in to_come:
+            groups.setdefault((scenario.since, scenario.until), []).append(scenario)
+        out += [
+            f"{len(to_come)} scenarios of the shared suite are still strict xfails on"
+            f" {title(stage)}; they pass from the stage that brings them:",
+            "",
+        ]
+        for (since, until), group in sorted(
+            groups.items(), key=lambda kv: (position(kv[0][0]), position(kv[0][1] or "final"))
+        ):
+            span = f" (through stage {until})" if until else ""
+            names = ", ".join(f"`{s.name}`" for s in group)
+            out.append(f"- {title(since)}{span}: {names}")
+    if replaced:
+        names = ", ".join(f"`{s.name}`" for s in replaced)
+        out += [
+            *([""] if out else []),
+            f"{len(replaced)} scenarios passed on earlier stages and no longer do on"
+            f" {title(stage)}: a later stage replaced what they check (their `until=` says"
+            f" so): {names}.",
+        ]
     return out
 
 

@@ -15,7 +15,7 @@ import inspect
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, cast, overload
+from typing import Any, Literal, NoReturn, TypeVar, cast, overload
 
 import pytest
 
@@ -165,6 +165,25 @@ def run_fixture(
         raise
     _pytest_compat.cache_value(fixturedef, request, value)
     return value
+
+
+def refuse(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest, message: str
+) -> NoReturn:
+    """Fail a fixture's set-up for a misuse, as pytest's own set-up fails: on the record.
+
+    pytest tears a fixture down, and forgets the finalizers of its set-up, only
+    once the set-up has left a result. A set-up that raises without one leaves
+    the next test that asks for the fixture with pytest's internal ``assert not
+    self._finalizers`` instead of this message: so the error is recorded as the
+    fixture's result, and every test in its scope reports it.
+    """
+    __tracebackhide__ = True
+    try:
+        pytest.fail(message, pytrace=False)
+    except pytest.fail.Exception as error:
+        _pytest_compat.cache_error(fixturedef, request, error)
+        raise
 
 
 async def _with_context(awaitable: Awaitable[T]) -> tuple[T, contextvars.Context]:

@@ -35,7 +35,7 @@ from pytest_aioloop.config import (
     Mode,
     Settings,
 )
-from pytest_aioloop.fixtures import AsyncFixture, classify, run_fixture
+from pytest_aioloop.fixtures import AsyncFixture, classify, refuse, run_fixture
 from pytest_aioloop.items import (
     ASYNC_TEST,
     FACTORY_ARGNAME,
@@ -289,21 +289,23 @@ def pytest_fixture_setup(
     item = state.item
     if not kind.declared and settings.mode is Mode.STRICT:
         if item is not None and ASYNC_TEST in item.stash:
-            pytest.fail(
+            refuse(
+                fixturedef,
+                request,
                 f"{item.nodeid}: the async fixture {fixturedef.argname!r} is a plain "
                 "@pytest.fixture, which strict mode leaves to other async plugins: decorate it "
                 "with @pytest_aioloop.fixture, or set asyncio_mode = auto.",
-                pytrace=False,
             )
         return None  # another plugin's fixture, or pytest's own error
     cache_scope = LoopScope(fixturedef.scope)
     loop_scope = kind.loop_scope or settings.default_fixture_loop_scope or cache_scope
     if loop_scope.width < cache_scope.width:
-        pytest.fail(
+        refuse(
+            fixturedef,
+            request,
             f"fixture {fixturedef.argname!r} is cached with scope={cache_scope.value!r} but runs "
             f"in a loop_scope={loop_scope.value!r} loop, which closes before its value is dropped: "
             f"give it loop_scope={cache_scope.value!r} or wider.",
-            pytrace=False,
         )
     test = None if item is None else item.stash.get(ASYNC_TEST, None)
     if (
@@ -315,12 +317,13 @@ def pytest_fixture_setup(
         # the fixture's objects would belong to another loop than the test's. (A
         # default loop scope keeps pytest-asyncio's behaviour: a loop of its own.)
         assert item is not None
-        pytest.fail(
+        refuse(
+            fixturedef,
+            request,
             f"{item.nodeid} runs in a loop_scope={test.loop_scope.value!r} loop, but its fixture "
             f"{fixturedef.argname!r} asks for a narrower loop_scope={loop_scope.value!r} loop, "
             "whose objects would not work in the test's loop: give the fixture "
             f"loop_scope={test.loop_scope.value!r}, or the test a narrower loop_scope.",
-            pytrace=False,
         )
     runner = state.loops.runner(scope_node(request.node, loop_scope), state.factory(item))
     return _pytest_compat.setup_result(run_fixture(kind, fixturedef, request, runner))
