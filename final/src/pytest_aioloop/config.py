@@ -125,12 +125,13 @@ class AsyncioMark:
     @classmethod
     def parse(cls, mark: pytest.Mark, nodeid: str) -> AsyncioMark:
         """Validate ``@pytest.mark.asyncio(...)``; raise MarkError naming the test."""
-        unknown = set(mark.kwargs) - {"loop_scope", "scope", "loop_factories"}
+        # timeout= is validated by pytest_aioloop.timeouts, which resolves it.
+        unknown = set(mark.kwargs) - {"loop_scope", "scope", "loop_factories", "timeout"}
         if mark.args or unknown:
             given = [repr(arg) for arg in mark.args] + sorted(f"{k}=" for k in unknown)
             raise MarkError(
                 f"{nodeid}: @pytest.mark.asyncio got {', '.join(given)}; it accepts only "
-                "the keyword arguments loop_scope=... and loop_factories=[...]."
+                "the keyword arguments loop_scope=..., loop_factories=[...] and timeout=...."
             )
         if "scope" in mark.kwargs and "loop_scope" in mark.kwargs:
             raise MarkError(

@@ -22,6 +22,7 @@ import pytest
 from pytest_aioloop import _pytest_compat, loops
 from pytest_aioloop.config import InvalidScope, LoopScope
 from pytest_aioloop.runner import LoopRunner
+from pytest_aioloop.timeouts import Timeout
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -131,11 +132,13 @@ def run_fixture(
     fixturedef: pytest.FixtureDef[Any],
     request: pytest.FixtureRequest,
     runner: LoopRunner,
+    timeout: Timeout | None = None,
 ) -> object:
     """Set up one async fixture in ``runner``'s loop; schedule its teardown there too.
 
     What pytest's own ``pytest_fixture_setup`` does for a sync fixture, with the
-    calls into the fixture function made in the loop's driver task.
+    calls into the fixture function made in the loop's driver task. ``timeout``
+    bounds the set-up, and the teardown separately.
     """
     __tracebackhide__ = True
     kwargs = {argname: request.getfixturevalue(argname) for argname in fixturedef.argnames}
@@ -144,9 +147,11 @@ def run_fixture(
     try:
         if kind.generator:
             generator: AsyncGenerator[Any, None] = function(**kwargs)
-            value, context = loops.run(runner, _first_step(generator, fixturedef.argname), what)
+            value, context = loops.run(
+                runner, _first_step(generator, fixturedef.argname), what, timeout
+            )
         else:
-            value, context = loops.run(runner, _with_context(function(**kwargs)), what)
+            value, context = loops.run(runner, _with_context(function(**kwargs)), what, timeout)
         # Context variables the fixture set reach tests and fixtures in other loops
         # too: copy them into the caller's context, and undo that after teardown.
         # (Finalizers run last-in, first-out: this one after the teardown below.)
@@ -158,6 +163,7 @@ def run_fixture(
                     runner,
                     _last_step(generator, fixturedef.argname),
                     f"{what}'s teardown",
+                    timeout,
                 )
             )
     except (Exception, pytest.fail.Exception, pytest.skip.Exception) as error:
@@ -186,7 +192,11 @@ def refuse(
         raise
 
 
+# __tracebackhide__: these frames are the plugin's, left out of a timeout's report.
+
+
 async def _with_context(awaitable: Awaitable[T]) -> tuple[T, contextvars.Context]:
+    __tracebackhide__ = True
     value = await awaitable
     return value, contextvars.copy_context()
 
@@ -194,6 +204,7 @@ async def _with_context(awaitable: Awaitable[T]) -> tuple[T, contextvars.Context
 async def _first_step(
     generator: AsyncGenerator[T, None], name: str
 ) -> tuple[T, contextvars.Context]:
+    __tracebackhide__ = True
     try:
         value = await generator.__anext__()
     except StopAsyncIteration:
@@ -208,6 +219,7 @@ async def _first_step(
 
 
 async def _last_step(generator: AsyncGenerator[Any, None], name: str) -> None:
+    __tracebackhide__ = True
     try:
         await generator.__anext__()
     except StopAsyncIteration:

@@ -18,6 +18,7 @@ import pytest
 from pytest_aioloop import loops
 from pytest_aioloop.config import AsyncioMark, LoopScope
 from pytest_aioloop.runner import LoopFactory, LoopRunner
+from pytest_aioloop.timeouts import Timeout
 
 #: The name under which a test is parametrized over the loop factories.
 FACTORY_ARGNAME = "_aioloop_factory"
@@ -34,6 +35,8 @@ class AsyncTest:
     argnames: tuple[str, ...]
     #: a ``hypothesis.given`` test, whose examples are the coroutines to run.
     hypothesis: bool
+    #: the limit of the test's coroutine (of each example's, for hypothesis); None: none.
+    timeout: Timeout | None = None
 
 
 ASYNC_TEST = pytest.StashKey[AsyncTest]()
@@ -62,7 +65,12 @@ def async_test_function(item: pytest.Item) -> Callable[..., Any] | None:
     return None
 
 
-def classify(item: pytest.Function, mark: AsyncioMark, default_scope: LoopScope) -> AsyncTest:
+def classify(
+    item: pytest.Function,
+    mark: AsyncioMark,
+    default_scope: LoopScope,
+    timeout: Timeout | None = None,
+) -> AsyncTest:
     function = item.obj
     callspec = getattr(item, "callspec", None)
     factory = None if callspec is None else callspec.params.get(FACTORY_ARGNAME)
@@ -72,6 +80,7 @@ def classify(item: pytest.Function, mark: AsyncioMark, default_scope: LoopScope)
         factory=factory,
         argnames=tuple(name for name in names if name in item.fixturenames),
         hypothesis=not inspect.iscoroutinefunction(getattr(function, "__func__", function)),
+        timeout=timeout,
     )
 
 
@@ -81,7 +90,7 @@ def run_test(item: pytest.Function, test: AsyncTest, runner: LoopRunner) -> None
     funcargs = item.funcargs
     kwargs = {name: funcargs[name] for name in test.argnames}
     if not test.hypothesis:
-        loops.run(runner, item.obj(**kwargs), "the test")
+        loops.run(runner, item.obj(**kwargs), "the test", test.timeout)
         return
     # hypothesis.given wraps the async function in a sync one that calls
     # `.hypothesis.inner_test` once per example; Hypothesis documents replacing
@@ -91,7 +100,7 @@ def run_test(item: pytest.Function, test: AsyncTest, runner: LoopRunner) -> None
 
     def run_example(*args: Any, **kwargs: Any) -> None:
         __tracebackhide__ = True
-        loops.run(runner, inner(*args, **kwargs), "the test")
+        loops.run(runner, inner(*args, **kwargs), "the test", test.timeout)
 
     handle.inner_test = run_example
     try:

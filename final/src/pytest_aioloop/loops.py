@@ -21,6 +21,8 @@ import pytest
 
 from pytest_aioloop.config import LoopScope
 from pytest_aioloop.runner import LoopFactory, LoopRunner, StepError
+from pytest_aioloop.timeouts import Timeout
+from pytest_aioloop.watchdog import Watchdog
 
 T = TypeVar("T")
 
@@ -49,8 +51,10 @@ def scope_node(node: Node, scope: LoopScope) -> Node:
 class Loops:
     """The open runners, by (collector, loop factory)."""
 
-    def __init__(self, *, debug: bool) -> None:
+    def __init__(self, *, debug: bool, watchdog: Watchdog) -> None:
         self._debug = debug
+        #: the run's real-time alarms, shared by every loop (one thread for all).
+        self._watchdog = watchdog
         self._open: dict[tuple[Node, LoopFactory], LoopRunner] = {}
 
     def runner(self, node: Node, factory: LoopFactory) -> LoopRunner:
@@ -58,7 +62,9 @@ class Loops:
         key = (node, factory)
         runner = self._open.get(key)
         if runner is None:
-            runner = self._open[key] = LoopRunner(factory, debug=self._debug)
+            runner = self._open[key] = LoopRunner(
+                factory, debug=self._debug, watchdog=self._watchdog
+            )
             # Only a node in the current chain of set-up nodes takes finalizers; the
             # callers ask for a loop while setting up or calling a test below it.
             node.addfinalizer(functools.partial(self._close, key))
@@ -73,14 +79,20 @@ class Loops:
             self._open.popitem()[1].close()
 
 
-def run(runner: LoopRunner, coroutine: Coroutine[Any, Any, T], what: str) -> T:
+def run(
+    runner: LoopRunner,
+    coroutine: Coroutine[Any, Any, T],
+    what: str,
+    timeout: Timeout | None = None,
+) -> T:
     """``runner.run()``, with what the code under test did wrong reported as a misuse.
 
-    A :class:`~pytest_aioloop.runner.StepError` (a stopped or lost loop) fails
-    the test or fixture with its message alone: no traceback of the plugin's.
+    A :class:`~pytest_aioloop.runner.StepError` (a stopped or lost loop, a
+    timeout with its report) fails the test or fixture with its message alone:
+    no traceback of the plugin's.
     """
     __tracebackhide__ = True
     try:
-        return runner.run(coroutine, what)
+        return runner.run(coroutine, what, timeout)
     except StepError as error:
         raise pytest.fail.Exception(str(error), pytrace=False) from None

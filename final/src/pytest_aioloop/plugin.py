@@ -8,13 +8,17 @@ work to the module that owns it:
 * the loops, one per collector scope: :mod:`pytest_aioloop.loops`, each run by
   a :class:`~pytest_aioloop.runner.LoopRunner`;
 * async tests: :mod:`pytest_aioloop.items`; async fixtures:
-  :mod:`pytest_aioloop.fixtures`; free ports: :mod:`pytest_aioloop.ports`.
+  :mod:`pytest_aioloop.fixtures`; free ports: :mod:`pytest_aioloop.ports`;
+* timeouts: :mod:`pytest_aioloop.timeouts`, cut by the runner at the alarms of
+  a :class:`~pytest_aioloop.watchdog.Watchdog`.
 
 Everything about a test or a fixture definition is worked out once (at
 collection, or at a fixture's first set-up). What runs for every test of a
 suite is ``pytest_runtest_setup`` (one assignment), ``pytest_pyfunc_call`` (one
 stash look-up for a sync test) and, for every fixture set-up,
-``pytest_fixture_setup`` (one dictionary look-up for a sync fixture).
+``pytest_fixture_setup`` (one dictionary look-up for a sync fixture). A test's
+timeout is resolved at collection too: without one, running it costs nothing
+more; with one, an alarm is armed and disarmed around each step.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ from pytest_aioloop.items import (
 from pytest_aioloop.items import classify as classify_test
 from pytest_aioloop.loops import Loops, scope_node
 from pytest_aioloop.runner import LoopFactory
+from pytest_aioloop.timeouts import TimeoutSettings
+from pytest_aioloop.watchdog import Watchdog
 
 # The port fixtures are plugins of their own; pytest loads them with this one.
 pytest_plugins = ["pytest_aioloop.ports"]
@@ -54,9 +60,11 @@ pytest_plugins = ["pytest_aioloop.ports"]
 class State:
     """What the plugin keeps for one run."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, timeouts: TimeoutSettings) -> None:
         self.settings = settings
-        self.loops = Loops(debug=settings.debug)
+        self.timeouts = timeouts
+        self.watchdog = Watchdog()  # its thread starts with the first alarm, if any
+        self.loops = Loops(debug=settings.debug, watchdog=self.watchdog)
         #: each fixture definition's description, computed at its first set-up.
         self.fixtures: dict[pytest.FixtureDef[Any], AsyncFixture | None] = {}
         #: the test being set up, run or torn down.
@@ -98,6 +106,23 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         default=None,
         help="run every event loop in asyncio's debug mode",
     )
+    group.addoption(
+        "--asyncio-timeout",
+        dest="asyncio_timeout",
+        default=None,
+        metavar="SECONDS",
+        help="cancel an async test, inside its event loop, once it has run this many "
+        "seconds, and report where each task was waiting; 0 or none: no timeout. "
+        "Overrides the asyncio_timeout ini option; a marker's timeout= overrides both.",
+    )
+    group.addoption(
+        "--asyncio-fixture-timeout",
+        dest="asyncio_fixture_timeout",
+        default=None,
+        metavar="SECONDS",
+        help="the same limit for each async fixture's set-up and each teardown, "
+        "separately; 0 or none: no timeout. Overrides the asyncio_fixture_timeout ini option.",
+    )
     parser.addini("asyncio_mode", "strict (the default) or auto", default="strict")
     parser.addini("asyncio_debug", "run every event loop in debug mode", type="bool", default=False)
     parser.addini(
@@ -111,6 +136,17 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         "the default loop scope of async tests (default: function)",
         default="function",
     )
+    parser.addini(
+        "asyncio_timeout",
+        "seconds an async test may run before it is cancelled and reported "
+        "(default: none, no timeout)",
+        default=None,
+    )
+    parser.addini(
+        "asyncio_fixture_timeout",
+        "seconds each async fixture set-up and teardown may run (default: asyncio_timeout)",
+        default=None,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -123,19 +159,22 @@ def pytest_configure(config: pytest.Config) -> None:
             )
     config.addinivalue_line(
         "markers",
-        "asyncio(loop_scope=None, loop_factories=None): run this async test in an event loop; "
-        "loop_scope is function, class, module, package or session.",
+        "asyncio(loop_scope=None, loop_factories=None, timeout=None): run this async test in "
+        "an event loop; loop_scope is function, class, module, package or session; timeout "
+        "(seconds) overrides --asyncio-timeout for this test, 0 or None for no timeout.",
     )
-    config.stash[STATE] = State(Settings.from_config(config))
+    config.stash[STATE] = State(Settings.from_config(config), TimeoutSettings.from_config(config))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    settings = config.stash[STATE].settings
+    state = config.stash[STATE]
+    settings = state.settings
     return (
         f"asyncio: mode={settings.mode.value}, debug={settings.debug}, "
         f"default_fixture_loop_scope="
         f"{settings.default_fixture_loop_scope and settings.default_fixture_loop_scope.value}, "
         f"default_test_loop_scope={settings.default_test_loop_scope.value}"
+        f"{state.timeouts.header()}"
     )
 
 
@@ -159,6 +198,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     try:
         asyncio_mark = AsyncioMark.parse(mark, definition.nodeid)
+        # Every asyncio marker of the test (its own, its class's, its module's) may
+        # give timeout=: each value is checked here, once per function.
+        state.timeouts.for_test(definition.iter_markers("asyncio"), definition.nodeid)
     except MarkError as error:
         # pytest.fail(..., pytrace=False), without the MarkError chained to it.
         raise pytest.fail.Exception(str(error), pytrace=False) from None
@@ -247,10 +289,11 @@ def pytest_collection_modifyitems(
             continue  # strict mode, unmarked: pytest itself reports it
         try:
             asyncio_mark = AsyncioMark.parse(mark, item.nodeid)
+            timeout = state.timeouts.for_test(item.iter_markers("asyncio"), item.nodeid)
         except MarkError:
             continue  # reported by pytest_generate_tests for this function
         item.stash[ASYNC_TEST] = classify_test(
-            item, asyncio_mark, state.settings.default_test_loop_scope
+            item, asyncio_mark, state.settings.default_test_loop_scope, timeout
         )
         if _defined_elsewhere(_pytest_compat.closest_fixturedef(item, POLICY_FIXTURE)):
             # Set up the user's policy first, so that every loop of this test can use it.
@@ -326,7 +369,9 @@ def pytest_fixture_setup(
             f"loop_scope={test.loop_scope.value!r}, or the test a narrower loop_scope.",
         )
     runner = state.loops.runner(scope_node(request.node, loop_scope), state.factory(item))
-    return _pytest_compat.setup_result(run_fixture(kind, fixturedef, request, runner))
+    return _pytest_compat.setup_result(
+        run_fixture(kind, fixturedef, request, runner, state.timeouts.fixtures)
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -341,12 +386,23 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True  # called: pytest must not call the test function again
 
 
+def pytest_enter_pdb(config: pytest.Config) -> None:
+    # pytest's pdb is in charge (breakpoint(), pdb.set_trace(), --pdb's post-mortem):
+    # from now on no timeout may fail a test that sits at a prompt.
+    state = config.stash.get(STATE, None)
+    if state is not None:
+        state.timeouts.debugging.entered_pdb()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     # Normally every loop is closed with its collector; after an interrupt
     # (Ctrl-C, -x) some collectors are never torn down.
     state = config.stash.get(STATE, None)
     if state is not None:
-        state.loops.close_all()
+        try:
+            state.loops.close_all()
+        finally:
+            state.watchdog.close()  # after the loops: closing one may need a grace period
 
 
 @pytest.fixture(scope="session")

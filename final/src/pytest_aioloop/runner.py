@@ -36,6 +36,16 @@ it, every later ``run()`` raises :class:`LoopLost` with the reason, and
 ``close()`` discards its tasks without running them. The same bound holds when
 the loop closes: a task that ignores its cancellation is reported and
 discarded, never waited on forever.
+
+**A step can have a timeout** (``run(coroutine, what, timeout)``; the policy,
+the report and its message are :mod:`pytest_aioloop.timeouts`'): at the
+deadline, in real time, an alarm of the run's
+:class:`~pytest_aioloop.watchdog.Watchdog` captures in the loop where every
+task waits and stops the loop; the step is then cut exactly as an interrupted
+one is (cancelled, the grace period, ``lost`` if it never finishes), and
+``run()`` raises the timeout's error. The grace period is measured with the
+same watchdog, in real time, so that a loop whose clock is virtual or stopped
+cannot stretch or skip it.
 """
 
 from __future__ import annotations
@@ -44,7 +54,12 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pytest_aioloop.watchdog import Alarm, Watchdog
+
+if TYPE_CHECKING:  # timeouts imports this module (its error is a StepError)
+    from pytest_aioloop.timeouts import Timeout
 
 T = TypeVar("T")
 
@@ -74,14 +89,34 @@ class LoopStopped(StepError):
     """The code under test stopped the loop (``loop.stop()``) while a step was running."""
 
 
+class _Deadline:
+    """A step's timeout while it runs: its alarm, and the report once the time ran out."""
+
+    __slots__ = ("alarm", "report")
+
+    def __init__(self) -> None:
+        self.alarm: Alarm
+        self.report: str | None = None
+
+
 class LoopRunner:
     """An event loop for one scope, and the driver task that runs its coroutines."""
 
-    def __init__(self, factory: LoopFactory, *, debug: bool, grace: float = GRACE) -> None:
+    def __init__(
+        self,
+        factory: LoopFactory,
+        *,
+        debug: bool,
+        grace: float = GRACE,
+        watchdog: Watchdog | None = None,
+    ) -> None:
         self.loop = factory()
         if debug:  # otherwise the loop's own default (PYTHONASYNCIODEBUG, -X dev)
             self.loop.set_debug(True)
         self.grace = grace
+        #: keeps the real-time alarms (timeouts, grace periods); the run's, or our own.
+        self.watchdog = watchdog or Watchdog()
+        self._own_watchdog = watchdog is None
         #: Why the loop was given up on (see LoopLost); None while it works.
         self.lost: str | None = None
         self._driver: asyncio.Task[None] | None = None
@@ -93,23 +128,37 @@ class LoopRunner:
         #: tasks that ignored their cancellation at shutdown: discarded at close.
         self._stuck: set[asyncio.Task[Any]] = set()
 
-    def run(self, coroutine: Coroutine[Any, Any, T], what: str = "the test") -> T:
+    def run(
+        self,
+        coroutine: Coroutine[Any, Any, T],
+        what: str = "the test",
+        timeout: Timeout | None = None,
+    ) -> T:
         """Run ``coroutine`` to completion in the driver task; return or raise its outcome.
 
-        ``what`` names the step in messages ("the test", "fixture 'db'").
+        ``what`` names the step in messages ("the test", "fixture 'db'"). With a
+        ``timeout``, the step is cut when it runs out, and its error is raised.
         """
         __tracebackhide__ = True
         loop = self.loop
-        if self.lost is not None or loop.is_closed():
+        if self.lost is not None:
             coroutine.close()  # it will never run: no "never awaited" warning
-            raise LoopLost(self.lost or "its event loop was closed before it could run")
+            raise LoopLost(
+                f"its event loop was given up on, so nothing more runs in it: {self.lost}"
+            )
+        if loop.is_closed():
+            coroutine.close()
+            raise LoopLost("its event loop was closed before it could run")
         if self._driver is None or self._driver.done():
             self._inbox = loop.create_future()
             self._driver = loop.create_task(self._drive())
         assert self._inbox is not None
         outcome: asyncio.Future[T] = loop.create_future()
         self._inbox.set_result((coroutine, outcome))
-        self._wait(outcome, what)
+        if timeout is None or timeout.suspended():
+            self._wait(outcome, what)
+        else:
+            self._wait_timed(outcome, what, timeout)
         return outcome.result()
 
     async def _drive(self) -> None:
@@ -144,11 +193,15 @@ class LoopRunner:
             finally:
                 self._running = None
 
-    def _wait(self, future: asyncio.Future[Any], what: str) -> None:
+    def _wait(
+        self, future: asyncio.Future[Any], what: str, deadline: _Deadline | None = None
+    ) -> None:
         """Run the loop until ``future`` is done, and never longer than it can take.
 
         ``run_until_complete()`` would keep the loop running after a step that
-        raised KeyboardInterrupt or SystemExit; here any outcome stops it.
+        raised KeyboardInterrupt or SystemExit; here any outcome stops it. With
+        a ``deadline``, its alarm is off once the loop stops, and a loop that
+        its alarm stopped is left for the caller to cut.
         """
         __tracebackhide__ = True
         self._awaited = future
@@ -158,11 +211,17 @@ class LoopRunner:
         except BaseException:
             # Cut off from outside the step (a signal handler's exception, a
             # BaseException out of another task): stop the step, then let go.
+            if deadline is not None:
+                deadline.alarm.disarm()  # the grace period is not the step's time
             self._abandon(future, what)
             raise
         finally:
             self._awaited = None
             future.remove_done_callback(self._stop_when_done)
+        if deadline is not None:
+            deadline.alarm.disarm()
+            if deadline.report is not None and not future.done():
+                return
         if not future.done():
             self._abandon(future, what)
             raise LoopStopped(
@@ -170,6 +229,36 @@ class LoopRunner:
                 "so its remaining work was cancelled; code under test must not stop the "
                 "loop it runs in."
             )
+
+    def _wait_timed(self, outcome: asyncio.Future[Any], what: str, timeout: Timeout) -> None:
+        """``_wait()``, with the step cut when its ``timeout`` runs out."""
+        __tracebackhide__ = True
+        deadline = _Deadline()
+
+        def time_out() -> None:
+            # In the loop, at the deadline, while every task is still where it
+            # waits: the report first, then the loop stops and _wait() returns.
+            if outcome.done() or timeout.suspended():
+                return
+            deadline.report = timeout.snapshot(self.loop, self._driver, what)
+            self.loop.stop()
+
+        deadline.alarm = self.watchdog.arm(timeout.seconds, self.loop, time_out)
+        self._wait(outcome, what, deadline)
+        if deadline.report is None or outcome.done():
+            return  # in time (or done in the very iteration the time ran out)
+        # Cut as an interrupted step is: cancelled in its loop, given the grace period.
+        self._abandon(outcome, f"{what} timed out after {timeout.seconds:g} s and")
+        ended = None
+        if outcome.done() and not outcome.cancelled():
+            ended = outcome.exception()
+        raise timeout.error(
+            what,
+            deadline.report,
+            late=deadline.alarm.late,
+            abandoned_after=None if outcome.done() else self.grace,
+            ended=ended,
+        )
 
     def _stop_when_done(self, future: asyncio.Future[Any]) -> None:
         # A done-callback runs in a later iteration: by then run_forever() may be
@@ -188,14 +277,15 @@ class LoopRunner:
             loop = self.loop
             self._awaited = future
             future.add_done_callback(self._stop_when_done)
-            give_up = loop.call_later(self.grace, loop.stop)
+            # Real time, whatever the loop's clock says (see the watchdog module).
+            give_up = self.watchdog.arm(self.grace, loop, loop.stop)
             try:
                 loop.run_forever()
             except BaseException:
                 self.lost = f"{what} was interrupted again while it was being cancelled"
                 raise
             finally:
-                give_up.cancel()
+                give_up.disarm()
                 self._awaited = None
                 future.remove_done_callback(self._stop_when_done)
         if not future.done():
@@ -225,6 +315,8 @@ class LoopRunner:
             # woken up again.
             _discard(asyncio.all_tasks(loop) if self.lost is not None else self._stuck)
             loop.close()
+            if self._own_watchdog:
+                self.watchdog.close()
 
     async def _shut_down(self) -> None:
         # asyncio.run()'s steps before it closes its loop, in one pass, except that
