@@ -6,10 +6,14 @@ asyncio plugin must live with: Hypothesis, doctests, unittest's own async test
 cases, and pytest-asyncio itself (refused, with the fix).
 """
 
+import sys
+
 import pytest
 
 ADD = """
 import asyncio
+
+import sys
 
 import pytest
 
@@ -371,3 +375,35 @@ async def test_both():
     )
     result.stdout.no_fnmatch_line("*pytest_aioloop/*.py*")
     result.stdout.no_fnmatch_line("*During handling*")
+
+
+@pytest.mark.since("final")
+def test_trace_stops_at_the_first_line_of_an_async_test(aio):
+    """pytest --trace stops pdb at an async test's call, as for a sync test; its body is traced."""
+    aio.pytester.makepyfile(
+        """
+        import asyncio
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_traced():
+            first = "the first statement"
+            await asyncio.sleep(0)
+            assert first
+        """
+    )
+    aio.subprocess_env()
+    result = aio.pytester.run(
+        sys.executable, "-m", "pytest", *aio.plugin_args(), "--trace", stdin=b"next\ncontinue\n"
+    )
+    # pdb stops where pdb.runcall() stops for a sync test: at the test's call.
+    result.stdout.fnmatch_lines(
+        [
+            "--Call--",
+            "*test_trace_stops_at_the_first_line_of_an_async_test.py(*)test_traced()",
+            "(Pdb) *test_trace_stops_at_the_first_line_of_an_async_test.py(6)test_traced()",
+            '-> first = "the first statement"',
+            "*1 passed*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*never awaited*")

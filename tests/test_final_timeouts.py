@@ -148,9 +148,7 @@ def test_the_marker_overrides_the_cli_and_the_cli_the_ini(aio, ini, args, unmark
         pytest.param("asyncio_timeout = 0.2", ["--asyncio-timeout=0"], "", id="cli-0"),
         pytest.param("asyncio_timeout = 0.2", ["--asyncio-timeout=none"], "", id="cli-none"),
         # (with a fixture timeout, so that the header shows the test timeout is read as off)
-        pytest.param(
-            "asyncio_timeout = 0\nasyncio_fixture_timeout = 5", [], "", id="ini-0"
-        ),
+        pytest.param("asyncio_timeout = 0\nasyncio_fixture_timeout = 5", [], "", id="ini-0"),
         pytest.param("", ["--asyncio-timeout=0.2"], "(timeout=0)", id="marker-0"),
         pytest.param("", ["--asyncio-timeout=0.2"], "(timeout=None)", id="marker-none"),
     ],
@@ -426,7 +424,7 @@ def test_no_timeout_fires_under_pdb_or_trace(aio, option):
 
 @pytest.mark.since("final")
 def test_no_timeout_fires_after_a_breakpoint(aio):
-    """breakpoint() enters pytest's pdb: from then on no timeout fires (the user sat at a prompt)."""
+    """breakpoint() enters pytest's pdb: from then on no timeout fires (the user is at a prompt)."""
     aio.pytester.makepyfile(
         """
         import asyncio

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import unittest
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,7 +90,12 @@ def run_test(item: pytest.Function, test: AsyncTest, runner: LoopRunner) -> None
     funcargs = item.funcargs
     kwargs = {name: funcargs[name] for name in test.argnames}
     if not test.hypothesis:
-        loops.run(runner, item.obj(**kwargs), "the test", test.timeout)
+        function = item.obj
+        if _traced(item, function):
+            coroutine = _under_pdb(function.__wrapped__(**kwargs))
+        else:
+            coroutine = function(**kwargs)
+        loops.run(runner, coroutine, "the test", test.timeout)
         return
     # hypothesis.given wraps the async function in a sync one that calls
     # `.hypothesis.inner_test` once per example; Hypothesis documents replacing
@@ -107,3 +112,26 @@ def run_test(item: pytest.Function, test: AsyncTest, runner: LoopRunner) -> None
         item.obj(**kwargs)
     finally:
         handle.inner_test = inner
+
+
+def _traced(item: pytest.Function, function: Callable[..., Any]) -> bool:
+    """Whether pytest's ``--trace`` wrapped the test function (see :func:`_under_pdb`)."""
+    return (
+        bool(item.config.getoption("trace", False))
+        and not inspect.iscoroutinefunction(function)
+        and inspect.iscoroutinefunction(getattr(function, "__wrapped__", None))
+    )
+
+
+async def _under_pdb(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """The test's coroutine, with pdb stopped at its first statement: pytest's ``--trace``.
+
+    pytest's ``--trace`` replaces the test function by a sync wrapper that calls
+    it under ``pdb.runcall()``; for an ``async def`` that only makes the
+    coroutine, so no statement of the test would run under pdb. The wrapped
+    function is called instead, and pdb is started here, in the loop, told to
+    skip this plugin's frames: its first stop is the test's first statement.
+    """
+    __tracebackhide__ = True
+    pytest.set_trace(skip=["pytest_aioloop.*"])
+    return await coroutine
