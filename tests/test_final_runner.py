@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import contextvars
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from types import ModuleType
 
 import pytest
@@ -242,3 +243,165 @@ def test_close_gives_up_on_a_task_that_ignores_cancellation(runner_module: Modul
         "1 task(s) did not finish within 0.05 s of being cancelled as their loop closed "
         "(do they catch CancelledError and carry on?); they were discarded"
     ]
+
+
+# Timeouts: the runner's seam run(coroutine, what, timeout). The Timeout objects
+# come from final/'s timeouts module, which the runner only calls back.
+
+
+@pytest.fixture
+def timeouts_module(runner_module: ModuleType) -> ModuleType:
+    import pytest_aioloop.timeouts
+
+    return pytest_aioloop.timeouts
+
+
+def _timeout(timeouts_module: ModuleType, seconds: float, off_because: str | None = None) -> object:
+    return timeouts_module.Timeout(
+        seconds, "a test's limit", timeouts_module.Debugging(off_because)
+    )
+
+
+class StoppedClock(asyncio.SelectorEventLoop):
+    """A loop whose clock never moves: call_later() never comes due (a virtual clock at worst)."""
+
+    def time(self) -> float:
+        return 0.0
+
+
+def _in_a_thread(function: Callable[[], object], limit: float = 10) -> None:
+    """Run ``function`` in a thread, and fail (rather than hang) if it takes over ``limit`` s."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            function()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(limit)
+    assert not thread.is_alive(), f"still running after {limit} s: it hangs"
+    if errors:
+        raise errors[0]
+
+
+def test_a_step_past_its_timeout_is_cancelled_in_its_loop_and_reported(
+    runner_module: ModuleType, timeouts_module: ModuleType
+) -> None:
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False)
+    events: list[str] = []
+
+    async def hangs() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            events.append("cancelled")
+
+    async def answer() -> int:
+        return 42
+
+    with pytest.raises(timeouts_module.TimedOut) as caught:
+        runner.run(hangs(), "the test", _timeout(timeouts_module, 0.05))
+    message = str(caught.value)
+    assert message.startswith(
+        "the test timed out after 0.05 s (a test's limit) and was cancelled in its event loop."
+    )
+    assert (
+        "in test_a_step_past_its_timeout_is_cancelled_in_its_loop_and_reported.<locals>.hangs"
+        in message
+    )
+    assert "await asyncio.Event().wait()" in message
+    assert events == ["cancelled"]
+    assert runner.lost is None
+    assert runner.run(answer(), "the next test", _timeout(timeouts_module, 5)) == 42
+    runner.close()
+
+
+def test_a_step_that_swallows_its_timeout_loses_the_loop(
+    runner_module: ModuleType, timeouts_module: ModuleType
+) -> None:
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False, grace=0.05)
+
+    async def stubborn() -> None:
+        while True:
+            with contextlib.suppress(asyncio.CancelledError):  # and carry on
+                await asyncio.sleep(3600)
+
+    async def answer() -> int:
+        return 42
+
+    with pytest.raises(timeouts_module.TimedOut, match=r"did not finish within 0\.05 s"):
+        runner.run(stubborn(), "the test", _timeout(timeouts_module, 0.05))
+    assert runner.lost == (
+        "the test timed out after 0.05 s and did not finish within 0.05 s of being cancelled "
+        "(does it catch CancelledError and carry on?)"
+    )
+    with pytest.raises(runner_module.LoopLost, match=r"given up on.*timed out after 0\.05 s"):
+        runner.run(answer())
+    runner.close()
+
+
+def test_timeouts_and_grace_periods_run_on_real_time_whatever_the_loop_clock(
+    runner_module: ModuleType, timeouts_module: ModuleType
+) -> None:
+    """On a loop whose clock is stopped, a timeout and a grace period still end (no hang)."""
+
+    def check() -> None:
+        runner = runner_module.LoopRunner(StoppedClock, debug=False, grace=0.05)
+
+        async def sleeps() -> None:
+            await asyncio.sleep(1)  # never comes due on this clock
+
+        async def interrupted_and_stubborn() -> None:
+            asyncio.get_running_loop().call_soon(_interrupt)
+            while True:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.sleep(1)
+
+        with pytest.raises(timeouts_module.TimedOut):
+            runner.run(sleeps(), "the test", _timeout(timeouts_module, 0.05))
+        # The grace period of an interrupted step (it was loop.call_later() once).
+        with pytest.raises(KeyboardInterrupt):
+            runner.run(interrupted_and_stubborn(), "the test")
+        assert runner.lost is not None
+        runner.close()
+
+    _in_a_thread(check)
+
+
+def test_no_timeout_while_a_debugger_is_active(
+    runner_module: ModuleType, timeouts_module: ModuleType
+) -> None:
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False)
+
+    async def slow() -> str:
+        await asyncio.sleep(0.1)
+        return "done"
+
+    assert runner.run(slow(), "the test", _timeout(timeouts_module, 0.01, "--pdb")) == "done"
+    runner.close()
+
+
+def test_an_interrupted_timed_step_gets_its_whole_grace_period(
+    runner_module: ModuleType, timeouts_module: ModuleType
+) -> None:
+    """Once a step is interrupted, its timeout is off: it must not cut the grace period short."""
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False, grace=2)
+    events: list[str] = []
+
+    async def slow_to_clean_up() -> None:
+        asyncio.get_running_loop().call_later(0.01, _interrupt)
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.3)  # past the step's timeout, well within the grace period
+            events.append("cleaned up")
+            raise
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(slow_to_clean_up(), "the test", _timeout(timeouts_module, 0.1))
+    assert events == ["cleaned up"]
+    assert runner.lost is None
+    runner.close()
