@@ -139,6 +139,8 @@ def test_the_marker_overrides_the_cli_and_the_cli_the_ini(aio, ini, args, unmark
         ]
     )
     result.stdout.fnmatch_lines(["*timed out after 0.2 s (@pytest.mark.asyncio(timeout=0.2))*"])
+    if unmarked == "failed" and not args:  # the message says where the limit was set
+        result.stdout.fnmatch_lines(["*timed out after 0.2 s (asyncio_timeout = 0.2 in tox.ini)*"])
 
 
 @pytest.mark.since("final")

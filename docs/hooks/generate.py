@@ -23,6 +23,10 @@ and nothing can drift:
     a how-to's example project (docs/examples/shared-loop): its files through
     snippets, and the real output of ``pytest -v`` in it, with final/'s plugin
     loaded as if installed. An example that fails stops the build.
+``[% run-failing-example hanging-test %]``
+    the same for an example whose point is a failing test (a timeout's
+    report): it must fail a test, and anything else (a pass included) stops
+    the build.
 ``[% module-map final/src/pytest_aioloop %]``, ``[% module-tabs ... %]``
     a package's modules: a table of their docstrings' first paragraphs, and
     content tabs with each whole module through snippets.
@@ -264,6 +268,29 @@ def run_example(example: str, args: str) -> str:
     what its ``pytest11`` entry point does once it is installed. An example
     must pass: the build fails otherwise.
     """
+    output, code = _example_run(example, args)
+    if code != 0:
+        raise DirectiveError(f"docs/examples/{example}: `pytest {args}` failed:\n{output}")
+    return output
+
+
+def run_failing_example(example: str, args: str) -> str:
+    """``run_example()`` for an example whose point is a failure (a timeout's report).
+
+    Its run must end with failed tests (exit code 1): an example that passes,
+    or fails otherwise (a usage error, an internal error), stops the build, so
+    the page cannot show a failure that no longer happens.
+    """
+    output, code = _example_run(example, args)
+    if code != 1:
+        raise DirectiveError(
+            f"docs/examples/{example}: `pytest {args}` was meant to fail a test (exit code 1) "
+            f"and exited with {code}:\n{output}"
+        )
+    return output
+
+
+def _example_run(example: str, args: str) -> tuple[str, int]:
     folder = EXAMPLES / example
     if not folder.is_dir():
         raise DirectiveError(f"no such example: docs/examples/{example}")
@@ -275,10 +302,7 @@ def run_example(example: str, args: str) -> str:
         ),
         "PYTEST_PLUGINS": "pytest_aioloop.plugin",
     }
-    output, code = _pytest_run(args, folder, env)
-    if code != 0:
-        raise DirectiveError(f"docs/examples/{example}: `pytest {args}` failed:\n{output}")
-    return output
+    return _pytest_run(args, folder, env)
 
 
 _outputs: dict[tuple[str, ...], concurrent.futures.Future[Any]] = {}
@@ -287,13 +311,14 @@ _RUNNERS: dict[str, Callable[..., str]] = {
     "run": run_pytest,
     "run-on-stage": run_on_stage,
     "run-example": run_example,
+    "run-failing-example": run_failing_example,
 }
 
 
 def _key(name: str, args: str) -> tuple[str, ...]:
     if name == "run":
         return (name, args)
-    if name == "run-example":
+    if name in ("run-example", "run-failing-example"):
         example, _, rest = args.partition(" ")
         return (name, example, rest.strip())
     return (name, *shlex.split(args))
@@ -480,13 +505,17 @@ def directive_run_on_stage(stage: str, test: str, *args: str) -> list[str]:
     return [f'{fence}text title="{title}"', *text.splitlines(), fence]
 
 
-def directive_run_example(example: str, *args: str) -> list[str]:
+def directive_run_example(example: str, *args: str, runner: str = "run-example") -> list[str]:
     joined = " ".join(args)
-    output = output_of(("run-example", example, joined))
+    output = output_of((runner, example, joined))
     text = f"$ pytest {joined}".rstrip() + f"\n{output}"
     fence = fence_for(text)
     title = f"pytest {joined}".rstrip() + f" in docs/examples/{example}, with final/ installed"
     return [f'{fence}text title="{title}"', *text.splitlines(), fence]
+
+
+def directive_run_failing_example(example: str, *args: str) -> list[str]:
+    return directive_run_example(example, *args, runner="run-failing-example")
 
 
 def directive_example_files(example: str) -> list[str]:
@@ -879,6 +908,7 @@ DIRECTIVES: dict[str, Callable[..., list[str]]] = {
     "run": directive_run,
     "run-on-stage": directive_run_on_stage,
     "run-example": directive_run_example,
+    "run-failing-example": directive_run_failing_example,
     "example-files": directive_example_files,
     "module-map": directive_module_map,
     "module-tabs": directive_module_tabs,

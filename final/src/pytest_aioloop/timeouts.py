@@ -287,6 +287,8 @@ def _configured(
     else:
         value = config.getini(name)
         where = f"{name} = {value}"
+        if config.inipath is not None:
+            where += f" in {config.inipath.name}"
         try:
             seconds = parse_seconds(value)
         except ValueError:
