@@ -11,7 +11,9 @@ ratio to the sync baseline run by the same interpreter and pytest.
 
 ``--pytest-asyncio PYTHON`` adds pytest-asyncio's figures, measured with an
 interpreter of a throwaway venv where it is installed (it is never a dependency
-of this project). PYTHONDONTWRITEBYTECODE must be unset: with it, pytest redoes
+of this project). ``--asyncio-timeout SECONDS`` adds the async suite run with
+that timeout (``--asyncio-timeout 60``: what a timeout costs a test that stays
+well within it). PYTHONDONTWRITEBYTECODE must be unset: with it, pytest redoes
 its assertion rewriting on every run and the figures measure that instead.
 """
 
@@ -78,6 +80,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--pytest-asyncio", metavar="PYTHON", help="a venv's python with it")
+    parser.add_argument(
+        "--asyncio-timeout",
+        metavar="SECONDS",
+        help="add the async suite run with --asyncio-timeout=SECONDS",
+    )
     args = parser.parse_args()
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
         sys.exit("unset PYTHONDONTWRITEBYTECODE first: env -u PYTHONDONTWRITEBYTECODE ...")
@@ -106,6 +113,18 @@ def main() -> None:
             ),
             "async tests, bare asyncio.Runner per test": (sys.executable, bare, no_plugins, env),
         }
+        if args.asyncio_timeout:
+            variants[f"async tests, pytest-aioloop, timeout {args.asyncio_timeout} s"] = (
+                sys.executable,
+                asynchronous,
+                [
+                    *no_plugins,
+                    "-p",
+                    "pytest_aioloop.plugin",
+                    f"--asyncio-timeout={args.asyncio_timeout}",
+                ],
+                ours_env,
+            )
         if args.pytest_asyncio:
             variants["sync tests, pytest-asyncio loaded"] = (args.pytest_asyncio, sync, [], env)
             variants["async tests, pytest-asyncio"] = (args.pytest_asyncio, asynchronous, [], env)
@@ -131,6 +150,10 @@ def main() -> None:
             f"  {name:45} {median:6.2f} s  ({spread})  "
             f"ratio {median / reference:4.2f}x  ({per_test:+5.0f} us/test)"
         )
+        if "timeout" in name:
+            untimed = medians["async tests, pytest-aioloop"]
+            extra = (median - untimed) / (MODULES * PER_MODULE) * 1e6
+            print(f"  {'':45} {median / untimed - 1:+6.1%} over no timeout ({extra:+.0f} us/test)")
 
 
 if __name__ == "__main__":

@@ -91,8 +91,11 @@ def debugger_attached() -> bool:
             part.startswith(DEBUGGER_MODULES) for part in module.__name__.split(".")
         ):
             return True
-    monitoring = getattr(sys, "monitoring", None)  # 3.12+
-    return monitoring is not None and monitoring.get_tool(monitoring.DEBUGGER_ID) is not None
+    return _MONITORING is not None and _MONITORING.get_tool(_MONITORING.DEBUGGER_ID) is not None
+
+
+# sys.monitoring (3.12+), looked up once: a failed getattr() costs an exception each time.
+_MONITORING: Any = getattr(sys, "monitoring", None)
 
 
 @dataclass(frozen=True)
