@@ -308,11 +308,8 @@ def test_a_step_past_its_timeout_is_cancelled_in_its_loop_and_reported(
     assert message.startswith(
         "the test timed out after 0.05 s (a test's limit) and was cancelled in its event loop."
     )
-    assert (
-        "in test_a_step_past_its_timeout_is_cancelled_in_its_loop_and_reported.<locals>.hangs"
-        in message
-    )
-    assert "await asyncio.Event().wait()" in message
+    # The function's qualified name on 3.11+ (co_qualname), its name on 3.10.
+    assert "hangs\n      await asyncio.Event().wait()" in message
     assert events == ["cancelled"]
     assert runner.lost is None
     assert runner.run(answer(), "the next test", _timeout(timeouts_module, 5)) == 42
