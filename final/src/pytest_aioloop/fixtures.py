@@ -205,11 +205,12 @@ async def _first_step(
     generator: AsyncGenerator[T, None], name: str
 ) -> tuple[T, contextvars.Context]:
     __tracebackhide__ = True
+    yielded = True
     try:
         value = await generator.__anext__()
     except StopAsyncIteration:
-        value = _MISSING
-    if value is _MISSING:  # failed outside the except: no "During handling of ..." chain
+        yielded = False
+    if not yielded:  # failed outside the except: no "During handling of ..." chain
         pytest.fail(
             f"async fixture {name!r} returned without yielding a value: an async generator "
             "fixture must yield exactly once (its value), then run its teardown.",
