@@ -402,3 +402,21 @@ def test_an_interrupted_timed_step_gets_its_whole_grace_period(
     assert events == ["cleaned up"]
     assert runner.lost is None
     runner.close()
+
+
+def test_a_timed_out_step_that_fails_once_cancelled_says_so(
+    runner_module: ModuleType, timeouts_module: ModuleType
+) -> None:
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False)
+
+    async def breaks_its_clean_up() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise ValueError("the clean-up broke") from None
+
+    with pytest.raises(timeouts_module.TimedOut) as caught:
+        runner.run(breaks_its_clean_up(), "the test", _timeout(timeouts_module, 0.05))
+    assert "\n\nOnce cancelled, it raised ValueError: the clean-up broke\n\n" in str(caught.value)
+    assert runner.lost is None
+    runner.close()

@@ -37,8 +37,8 @@ it, every later ``run()`` raises :class:`LoopLost` with the reason, and
 the loop closes: a task that ignores its cancellation is reported and
 discarded, never waited on forever.
 
-**A step can have a timeout** (``run(coroutine, what, timeout)``; the policy,
-the report and its message are :mod:`pytest_aioloop.timeouts`'): at the
+**A step can have a timeout** (``run(coroutine, what, timeout)``; the policy, the
+report and the error come from :mod:`pytest_aioloop.timeouts`): at the
 deadline, in real time, an alarm of the run's
 :class:`~pytest_aioloop.watchdog.Watchdog` captures in the loop where every
 task waits and stops the loop; the step is then cut exactly as an interrupted
