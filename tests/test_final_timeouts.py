@@ -91,27 +91,27 @@ import pytest
 
 @pytest.mark.asyncio
 async def test_unmarked():
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(0.45)
 
 
 @pytest.mark.asyncio(timeout=0.2)
 async def test_short():
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(0.45)
 
 
 @pytest.mark.asyncio(timeout=5)
 async def test_long():
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(0.45)
 
 
 @pytest.mark.asyncio(timeout=5)
 class TestClass:
     async def test_from_the_class(self):
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(0.45)
 
     @pytest.mark.asyncio(loop_scope="class")
     async def test_own_marker_without_timeout(self):
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(0.45)
 """
 
 
@@ -604,10 +604,10 @@ def test_beside_pytest_timeout_the_shorter_one_fires(aio, ours, theirs, expected
 
 @pytest.mark.since("final")
 def test_timeouts_work_under_xdist(aio):
-    """Each xdist worker has its own watchdog: the timeout fires there and the report comes back."""
+    """An xdist worker has its own watchdog: the timeout fires there and the report comes back."""
     pytest.importorskip("xdist")
     aio.pytester.makepyfile(test_hangs=HANGING)
-    result = aio.run_subprocess("-p", "xdist", "-n", "2", "--asyncio-timeout=0.2", timeout=60)
+    result = aio.run_subprocess("-p", "xdist", "-n", "1", "--asyncio-timeout=0.2", timeout=60)
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["the test timed out after 0.2 s*", "  test_hangs.py:16: in *"])
 
