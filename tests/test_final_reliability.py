@@ -122,7 +122,7 @@ def test_keyboard_interrupt_ends_the_session_cleanly(aio, where, loop_scope):
         + KEYBOARD_INTERRUPTS[where].replace("\n        ", "\n")
         + "\n@pytest.mark.asyncio\nasync def test_never_reached():\n    pass\n"
     )
-    result = aio.run_subprocess(timeout=30)
+    result = aio.run_subprocess(timeout=120)
     assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str()
     result.stdout.fnmatch_lines(["*KeyboardInterrupt*"])
     result.stdout.no_fnmatch_line("*test_never_reached*PASSED*")
@@ -180,7 +180,7 @@ def test_ctrl_c_while_a_test_awaits(aio, loop_scope):
             time.sleep(0.05)
         time.sleep(0.2)  # let the test reach its await
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        output, _ = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
@@ -216,7 +216,7 @@ def test_system_exit_fails_the_test_and_the_session_goes_on(aio, loop_scope):
             await asyncio.sleep(0)
         """
     )
-    result = aio.run_subprocess("-rf", timeout=30)
+    result = aio.run_subprocess("-rf", timeout=120)
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["*_ test_exits _*", "E*SystemExit: 3"])
     assert_quiet(result)
@@ -246,7 +246,7 @@ def test_pytest_timeout_signal_method_leaves_the_loop_working(aio, loop_scope):
             asyncio.run(asyncio.sleep(0))
         """
     )
-    result = aio.run_subprocess("-rf", "--timeout=1", "--timeout-method=signal", timeout=30)
+    result = aio.run_subprocess("-rf", "--timeout=1", "--timeout-method=signal", timeout=120)
     result.assert_outcomes(failed=1, passed=2)
     result.stdout.fnmatch_lines(["*_ test_hangs _*", "E*Failed: Timeout*"])
     assert_quiet(result)
@@ -276,7 +276,7 @@ def test_a_test_that_stops_its_loop_fails_clearly(aio, loop_scope):
             asyncio.run(asyncio.sleep(0))
         """
     )
-    result = aio.run_subprocess("-rf", timeout=30)
+    result = aio.run_subprocess("-rf", timeout=120)
     result.assert_outcomes(failed=1, passed=2)
     result.stdout.fnmatch_lines(
         [

@@ -209,7 +209,7 @@ def test_a_test_that_swallows_its_cancellation_still_fails_and_the_run_ends(aio,
                 await asyncio.sleep(0)
         """,
     )
-    result = aio.run_subprocess("--asyncio-timeout=0.2", "-rfE", timeout=30)
+    result = aio.run_subprocess("--asyncio-timeout=0.2", "-rfE", timeout=120)
     result.stdout.fnmatch_lines(
         [
             "*_ test_swallows _*",
@@ -419,7 +419,7 @@ def test_no_timeout_fires_under_pdb_or_trace(aio, option):
         "--asyncio-timeout=0.2",
         option,
         stdin=b"continue\n",
-        timeout=30,
+        timeout=120,
     )
     result.stdout.fnmatch_lines([f"asyncio: *timeouts=off ({option})*", "*1 passed*"])
 
@@ -446,7 +446,7 @@ def test_no_timeout_fires_after_a_breakpoint(aio):
         *aio.plugin_args(),
         "--asyncio-timeout=0.2",
         stdin=b"continue\n",
-        timeout=30,
+        timeout=120,
     )
     result.stdout.fnmatch_lines(["*1 passed*"])
 
@@ -533,7 +533,7 @@ def test_the_timeout_runs_on_real_time_whatever_the_loop_clock_says(aio):
             await asyncio.get_running_loop().run_in_executor(None, time.sleep, 0.1)
         """
     )
-    result = aio.run_subprocess("--asyncio-timeout=1", "-v", "-rf", timeout=30)
+    result = aio.run_subprocess("--asyncio-timeout=1", "-v", "-rf", timeout=120)
     result.stdout.fnmatch_lines_random(
         [
             "*test_hangs_on_a_stopped_clock*FAILED*",
@@ -596,7 +596,7 @@ def test_beside_pytest_timeout_the_shorter_one_fires(aio, ours, theirs, expected
     pytest.importorskip("pytest_timeout")
     aio.pytester.makepyfile(test_hangs=HANGING)
     result = aio.run_subprocess(
-        f"--asyncio-timeout={ours}", f"--timeout={theirs}", "--timeout-method=signal", timeout=30
+        f"--asyncio-timeout={ours}", f"--timeout={theirs}", "--timeout-method=signal", timeout=120
     )
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["*_ test_hangs _*", expected])
