@@ -35,6 +35,13 @@ from pathlib import Path
 # (`pytest --exercise NN`) needs nothing else, so hypothesis is optional here.
 with contextlib.suppress(ImportError):
     import hypothesis  # noqa: F401
+# asyncio too, for a subtler reason: its C part (_asyncio) is initialised once
+# per process and keeps the classes of the first asyncio it saw. A run that
+# imports asyncio first has it removed afterwards; the next run imports a new
+# asyncio whose CancelledError is not the one that the C tasks raise, and
+# `except asyncio.CancelledError` in a scenario's test no longer catches it.
+import asyncio  # noqa: F401
+
 import pytest
 
 pytest_plugins = ["pytester"]

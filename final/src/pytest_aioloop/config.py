@@ -1,4 +1,4 @@
-"""What the user asked for: the mode, the loop scopes, the ``asyncio`` marker.
+"""What the user asked for: the mode, the loop scopes, the clock, the ``asyncio`` marker.
 
 Everything here is read once (the ini options and command line at configure
 time, a marker once per test at collection) and validated where it is read, so
@@ -50,6 +50,29 @@ class LoopScope(str, enum.Enum):
             raise InvalidScope(f"{prefix}{what}={value!r} is not one of {allowed}.") from None
 
 
+class Clock(str, enum.Enum):
+    """Which time a test's event loop keeps (see :mod:`pytest_aioloop.clock`)."""
+
+    #: the loop's own clock: ``time.monotonic()``.
+    REAL = "real"
+    #: virtual time, from 0, that jumps to the next timer whenever the loop is idle.
+    VIRTUAL = "virtual"
+
+    @classmethod
+    def parse(cls, value: object, what: str, where: str = "") -> Clock:
+        """The clock named ``value``; InvalidClock says which ``what`` (of ``where``) is wrong."""
+        try:
+            return cls(value)
+        except ValueError:
+            allowed = ", ".join(clock.value for clock in cls)
+            prefix = f"{where}: " if where else ""
+            raise InvalidClock(f"{prefix}{what}={value!r} is not one of {allowed}.") from None
+
+
+class InvalidClock(ValueError):
+    """A clock that is not one of Clock's values."""
+
+
 _WIDTH = {scope: width for width, scope in enumerate(LoopScope)}
 
 #: ``asyncio_default_fixture_loop_scope = fixture-scope``: a fixture's loop lives as long
@@ -70,6 +93,8 @@ class Settings:
     #: None: each fixture's loop scope defaults to its caching scope.
     default_fixture_loop_scope: LoopScope | None
     default_test_loop_scope: LoopScope
+    #: the clock of a test whose marker does not choose one.
+    clock: Clock = Clock.REAL
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -110,7 +135,11 @@ class Settings:
             test_scope = LoopScope.parse(test_value, "asyncio_default_test_loop_scope")
         except InvalidScope as error:
             raise pytest.UsageError(str(error)) from None
-        return cls(mode, bool(debug), fixture_scope, test_scope)
+        try:
+            clock = Clock.parse(config.getini("asyncio_clock") or "real", "asyncio_clock")
+        except InvalidClock as error:
+            raise pytest.UsageError(str(error)) from None
+        return cls(mode, bool(debug), fixture_scope, test_scope, clock)
 
 
 @dataclass(frozen=True)
@@ -121,17 +150,20 @@ class AsyncioMark:
     loop_scope: LoopScope | None
     #: None: every factory that ``pytest_asyncio_loop_factories`` returns.
     loop_factories: tuple[str, ...] | None
+    #: None: the ``asyncio_clock`` default.
+    clock: Clock | None = None
 
     @classmethod
     def parse(cls, mark: pytest.Mark, nodeid: str) -> AsyncioMark:
         """Validate ``@pytest.mark.asyncio(...)``; raise MarkError naming the test."""
         # timeout= is validated by pytest_aioloop.timeouts, which resolves it.
-        unknown = set(mark.kwargs) - {"loop_scope", "scope", "loop_factories", "timeout"}
+        unknown = set(mark.kwargs) - {"loop_scope", "scope", "loop_factories", "timeout", "clock"}
         if mark.args or unknown:
             given = [repr(arg) for arg in mark.args] + sorted(f"{k}=" for k in unknown)
             raise MarkError(
                 f"{nodeid}: @pytest.mark.asyncio got {', '.join(given)}; it accepts only "
-                "the keyword arguments loop_scope=..., loop_factories=[...] and timeout=...."
+                "the keyword arguments loop_scope=..., loop_factories=[...], timeout=... and "
+                "clock=... (real or virtual)."
             )
         if "scope" in mark.kwargs and "loop_scope" in mark.kwargs:
             raise MarkError(
@@ -156,7 +188,12 @@ class AsyncioMark:
                 f"{nodeid}: @pytest.mark.asyncio(loop_factories={factories!r}): give a "
                 "non-empty list of factory names, e.g. loop_factories=['uvloop']."
             )
-        return cls(loop_scope, None if factories is None else tuple(factories))
+        clock_value = mark.kwargs.get("clock")
+        try:
+            clock = None if clock_value is None else Clock.parse(clock_value, "clock", nodeid)
+        except InvalidClock as error:
+            raise MarkError(str(error)) from None
+        return cls(loop_scope, None if factories is None else tuple(factories), clock)
 
 
 class MarkError(ValueError):

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pytest_aioloop import loops
-from pytest_aioloop.config import AsyncioMark, LoopScope
+from pytest_aioloop.config import AsyncioMark, Clock, LoopScope
 from pytest_aioloop.runner import LoopFactory, LoopRunner
 from pytest_aioloop.timeouts import Timeout
 
@@ -37,6 +37,8 @@ class AsyncTest:
     hypothesis: bool
     #: the limit of the test's coroutine (of each example's, for hypothesis); None: none.
     timeout: Timeout | None = None
+    #: the time its loop keeps.
+    clock: Clock = Clock.REAL
 
 
 ASYNC_TEST = pytest.StashKey[AsyncTest]()
@@ -70,6 +72,7 @@ def classify(
     mark: AsyncioMark,
     default_scope: LoopScope,
     timeout: Timeout | None = None,
+    default_clock: Clock = Clock.REAL,
 ) -> AsyncTest:
     function = item.obj
     callspec = getattr(item, "callspec", None)
@@ -81,6 +84,7 @@ def classify(
         argnames=tuple(name for name in names if name in item.fixturenames),
         hypothesis=not inspect.iscoroutinefunction(getattr(function, "__func__", function)),
         timeout=timeout,
+        clock=mark.clock or default_clock,
     )
 
 

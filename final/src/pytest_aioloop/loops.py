@@ -9,6 +9,9 @@ pytest calls when that collector's last test has been torn down
 registered before the fixtures that run in it register theirs (pytest adds a
 fixture's finalizer after ``pytest_fixture_setup`` returns), so every async
 teardown has run by the time its loop is closed.
+
+A loop's clock (:mod:`pytest_aioloop.clock`) is chosen when it is opened, by
+the test it is opened for, and applied right after the factory makes it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from pytest_aioloop.config import LoopScope
+from pytest_aioloop import clock as clocks
+from pytest_aioloop.config import Clock, LoopScope
 from pytest_aioloop.runner import LoopFactory, LoopRunner, StepError
 from pytest_aioloop.timeouts import Timeout
 from pytest_aioloop.watchdog import Watchdog
@@ -57,14 +61,18 @@ class Loops:
         self._watchdog = watchdog
         self._open: dict[tuple[Node, LoopFactory], LoopRunner] = {}
 
-    def runner(self, node: Node, factory: LoopFactory) -> LoopRunner:
-        """The runner of ``node``'s loop, opened now if it is not open yet."""
+    def runner(self, node: Node, factory: LoopFactory, clock: Clock = Clock.REAL) -> LoopRunner:
+        """The runner of ``node``'s loop, opened now with ``clock`` if it is not open yet."""
         key = (node, factory)
         runner = self._open.get(key)
         if runner is None:
-            runner = self._open[key] = LoopRunner(
-                factory, debug=self._debug, watchdog=self._watchdog
-            )
+            runner = LoopRunner(factory, debug=self._debug, watchdog=self._watchdog)
+            try:
+                clocks.apply(runner.loop, clock)
+            except BaseException:
+                runner.close()
+                raise
+            self._open[key] = runner
             # Only a node in the current chain of set-up nodes takes finalizers; the
             # callers ask for a loop while setting up or calling a test below it.
             node.addfinalizer(functools.partial(self._close, key))

@@ -11,6 +11,8 @@ work to the module that owns it:
   :mod:`pytest_aioloop.fixtures`; free ports: :mod:`pytest_aioloop.ports`;
 * timeouts: :mod:`pytest_aioloop.timeouts`, cut by the runner at the alarms of
   a :class:`~pytest_aioloop.watchdog.Watchdog`.
+* the virtual clock (``clock="virtual"``, the ``aioloop_clock`` fixture):
+  :mod:`pytest_aioloop.clock`.
 
 Everything about a test or a fixture definition is worked out once (at
 collection, or at a fixture's first set-up). What runs for every test of a
@@ -18,7 +20,8 @@ suite is ``pytest_runtest_setup`` (one assignment), ``pytest_pyfunc_call`` (one
 stash look-up for a sync test) and, for every fixture set-up,
 ``pytest_fixture_setup`` (one dictionary look-up for a sync fixture). A test's
 timeout is resolved at collection too: without one, running it costs nothing
-more; with one, an alarm is armed and disarmed around each step.
+more; with one, an alarm is armed and disarmed around each step. A test with the
+real clock pays nothing for the virtual one.
 """
 
 from __future__ import annotations
@@ -31,9 +34,12 @@ from typing import Any
 import pytest
 
 from pytest_aioloop import _pytest_compat, hooks
+from pytest_aioloop import clock as clocks
+from pytest_aioloop.clock import UnsupportedLoop, VirtualClock
 from pytest_aioloop.config import (
     FIXTURE_SCOPE,
     AsyncioMark,
+    Clock,
     LoopScope,
     MarkError,
     Mode,
@@ -48,8 +54,8 @@ from pytest_aioloop.items import (
     run_test,
 )
 from pytest_aioloop.items import classify as classify_test
-from pytest_aioloop.loops import Loops, scope_node
-from pytest_aioloop.runner import LoopFactory
+from pytest_aioloop.loops import Loops, Node, scope_node
+from pytest_aioloop.runner import LoopFactory, LoopRunner
 from pytest_aioloop.timeouts import TimeoutSettings
 from pytest_aioloop.watchdog import Watchdog
 
@@ -81,6 +87,22 @@ class State:
                 factory: LoopFactory = policy.new_event_loop
                 return factory
         return asyncio.new_event_loop
+
+    def runner(self, node: Node, item: pytest.Item | None) -> LoopRunner:
+        """The runner of ``node``'s loop, opened with ``item``'s loop factory and clock."""
+        test = None if item is None else item.stash.get(ASYNC_TEST, None)
+        clock = self.settings.clock if test is None else test.clock
+        try:
+            return self.loops.runner(node, self.factory(item), clock)
+        except UnsupportedLoop as error:
+            where = "" if item is None else f"{item.nodeid}: "
+            raise pytest.fail.Exception(
+                f"{where}clock='virtual' cannot run in the loop that the loop factory made: "
+                f"{error}. Run this test only with loop factories that make asyncio's own "
+                "loops (@pytest.mark.asyncio(clock='virtual', loop_factories=[...])), "
+                "or give it clock='real'.",
+                pytrace=False,
+            ) from None
 
 
 STATE = pytest.StashKey[State]()
@@ -147,6 +169,12 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         "seconds each async fixture set-up and teardown may run (default: asyncio_timeout)",
         default=None,
     )
+    parser.addini(
+        "asyncio_clock",
+        "the clock of async tests' loops: real (the default) or virtual, a time that "
+        "jumps to the next timer whenever the loop is idle",
+        default="real",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -159,9 +187,10 @@ def pytest_configure(config: pytest.Config) -> None:
             )
     config.addinivalue_line(
         "markers",
-        "asyncio(loop_scope=None, loop_factories=None, timeout=None): run this async test in "
-        "an event loop; loop_scope is function, class, module, package or session; timeout "
-        "(seconds) overrides --asyncio-timeout for this test, 0 or None for no timeout.",
+        "asyncio(loop_scope=None, loop_factories=None, timeout=None, clock=None): run this "
+        "async test in an event loop; loop_scope is function, class, module, package or "
+        "session; timeout (seconds) overrides --asyncio-timeout for this test, 0 or None for "
+        "no timeout; clock is real or virtual.",
     )
     config.stash[STATE] = State(Settings.from_config(config), TimeoutSettings.from_config(config))
 
@@ -169,12 +198,13 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str:
     state = config.stash[STATE]
     settings = state.settings
+    clock = "" if settings.clock is Clock.REAL else f", clock={settings.clock.value}"
     return (
         f"asyncio: mode={settings.mode.value}, debug={settings.debug}, "
         f"default_fixture_loop_scope="
         f"{settings.default_fixture_loop_scope and settings.default_fixture_loop_scope.value}, "
         f"default_test_loop_scope={settings.default_test_loop_scope.value}"
-        f"{state.timeouts.header()}"
+        f"{state.timeouts.header()}{clock}"
     )
 
 
@@ -293,7 +323,11 @@ def pytest_collection_modifyitems(
         except MarkError:
             continue  # reported by pytest_generate_tests for this function
         item.stash[ASYNC_TEST] = classify_test(
-            item, asyncio_mark, state.settings.default_test_loop_scope, timeout
+            item,
+            asyncio_mark,
+            state.settings.default_test_loop_scope,
+            timeout,
+            state.settings.clock,
         )
         if _defined_elsewhere(_pytest_compat.closest_fixturedef(item, POLICY_FIXTURE)):
             # Set up the user's policy first, so that every loop of this test can use it.
@@ -368,7 +402,7 @@ def pytest_fixture_setup(
             "whose objects would not work in the test's loop: give the fixture "
             f"loop_scope={test.loop_scope.value!r}, or the test a narrower loop_scope.",
         )
-    runner = state.loops.runner(scope_node(request.node, loop_scope), state.factory(item))
+    runner = state.runner(scope_node(request.node, loop_scope), item)
     return _pytest_compat.setup_result(
         run_fixture(kind, fixturedef, request, runner, state.timeouts.fixtures)
     )
@@ -381,9 +415,25 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if test is None:
         return None
     state = pyfuncitem.config.stash[STATE]
-    node = scope_node(pyfuncitem, test.loop_scope)
-    run_test(pyfuncitem, test, state.loops.runner(node, state.factory(pyfuncitem)))
+    runner = state.runner(scope_node(pyfuncitem, test.loop_scope), pyfuncitem)
+    if test.loop_scope is not LoopScope.FUNCTION:  # a loop of its own has the test's clock
+        _check_shared_clock(pyfuncitem, test, runner)
+    run_test(pyfuncitem, test, runner)
     return True  # called: pytest must not call the test function again
+
+
+def _check_shared_clock(item: pytest.Item, test: AsyncTest, runner: LoopRunner) -> None:
+    opened_with = clocks.clock_of(runner.loop)
+    if opened_with is not test.clock:
+        pytest.fail(
+            f"{item.nodeid} asks for clock={test.clock.value!r}, but its "
+            f"loop_scope={test.loop_scope.value!r} loop, shared with other tests, was opened "
+            f"with clock={opened_with.value!r}: the tests (and fixtures) that share a loop "
+            "share its clock. Give them the same clock (in one asyncio marker on their "
+            "module or class, or with the asyncio_clock ini option), or give this test a "
+            "loop of its own (loop_scope='function').",
+            pytrace=False,
+        )
 
 
 def pytest_enter_pdb(config: pytest.Config) -> None:
@@ -417,6 +467,36 @@ def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
         # Deprecated on Python 3.14, with the whole policy system.
         warnings.simplefilter("ignore", DeprecationWarning)
         return asyncio.get_event_loop_policy()
+
+
+@pytest.fixture
+def aioloop_clock(request: pytest.FixtureRequest) -> VirtualClock:
+    """The virtual clock of the test's event loop: time(), await advance(seconds), autojump.
+
+    For async tests with clock="virtual" (in the asyncio marker, or the asyncio_clock
+    ini option); a loop shared by several tests shares its clock.
+    """
+    item = request.node
+    test = item.stash.get(ASYNC_TEST, None)
+    if test is None:
+        pytest.fail(
+            f"{item.nodeid} uses the aioloop_clock fixture, the clock of an async test's "
+            "event loop, but it is not an async test that pytest-aioloop runs: make it an "
+            "async def test with @pytest.mark.asyncio(clock='virtual').",
+            pytrace=False,
+        )
+    if test.clock is not Clock.VIRTUAL:
+        pytest.fail(
+            f"{item.nodeid} uses the aioloop_clock fixture but runs with the real clock: "
+            "mark it @pytest.mark.asyncio(clock='virtual'), or set asyncio_clock = virtual.",
+            pytrace=False,
+        )
+    state = request.config.stash[STATE]
+    runner = state.runner(scope_node(item, test.loop_scope), item)
+    _check_shared_clock(item, test, runner)
+    clock = VirtualClock.of(runner.loop)
+    assert clock is not None
+    return clock
 
 
 def _defined_elsewhere(fixturedef: pytest.FixtureDef[Any] | None) -> bool:

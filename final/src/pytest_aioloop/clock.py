@@ -1,0 +1,450 @@
+"""A virtual clock for one event loop: sleeps, timeouts and schedules in no real time.
+
+With a :class:`VirtualClock` applied, a loop's ``time()`` is virtual: it starts
+at 0 when the clock is applied and moves only when the loop has nothing else to
+do. Whenever the loop has nothing ready to run and nothing to wait for but its
+timers, the clock *jumps* to the next timer (autojump), so ``await
+asyncio.sleep(3600)`` returns at once with ``loop.time()`` an hour later. Every
+deadline asyncio computes comes from ``loop.time()``: ``call_later``/``call_at``,
+``sleep``, ``wait_for``, ``asyncio.timeout()`` and what is built on them
+(``Condition``, ``Event`` or queue waits with a timeout) all follow it.
+
+How: asyncio's own loop (``BaseEventLoop._run_once``) asks its selector to wait
+for I/O for ``timeout`` seconds, computed from ``loop.time()``: 0 when a
+callback is ready to run, the time to the next timer when only timers are
+left, ``None`` when nothing is scheduled. That call is the one place where a
+loop idles, and this module takes it over for one loop: instead of sleeping
+until the next timer, the clock moves the virtual time to it and returns no
+events; the loop then runs the timer exactly as it would after a real sleep.
+(looptime drives loops the same way; trio's ``MockClock`` is the same idea
+built into trio's run loop, where ``autojump_threshold`` is how many real
+seconds the loop must have been idle before a jump.) No no-op cycles are
+needed before a jump, as looptime has: asyncio asks for a positive timeout
+only when its ready queue is empty, so every task that could still schedule
+an earlier timer has already run.
+
+**Real I/O holds the clock back.** A jump must never skip past something that
+comes from outside the loop. Before every jump the selector is polled, and
+what is ready is handled first. Then the clock holds (waits for real, and lets
+virtual time pass at the rate of real time, until the next timer or until the
+I/O arrives) while any of these is pending:
+
+* an executor job: a future from ``loop.run_in_executor`` (so ``to_thread``,
+  ``getaddrinfo`` for a host name, the default executor) that is not done, and
+  the default executor's shutdown;
+* a subprocess started through the loop (``create_subprocess_exec``/``_shell``)
+  that has not exited;
+* a writer registered on the selector: unsent data, a connection in progress;
+* a reader that can be fed from outside the loop: a pipe or any other file
+  descriptor that is not a socket, and a connected socket whose peer is not a
+  socket registered in the same loop.
+
+What does not hold the clock: the loop's own self-pipe (registered for the
+loop's whole life; it carries ``call_soon_threadsafe`` calls and signals), a
+socket without a peer (a listening server, an unconnected datagram socket:
+they wait for peers that may never come), and a connection whose two ends are
+both in this loop (while the loop is idle neither end can send, and what one
+end has sent is already readable at the other, which the poll sees). The
+limit: data that something outside the loop sends later through one of these,
+or a thread that is not an executor job, can arrive after the clock has
+jumped. trio and looptime do not look at the selector at all (trio jumps when
+its poll finds nothing, looptime holds only for executor jobs); this rule is
+stricter because a test's timings must not depend on the speed of the machine.
+
+**By hand:** :meth:`VirtualClock.advance` moves the time forward step by step,
+running every callback that falls due, in order and each at its own time;
+``autojump = False`` stops the jumps, for tests that move time only by hand.
+
+**Real time is left alone.** Nothing is patched globally: ``time.time()``,
+``time.monotonic()`` and every other loop keep real time. A deadline that must
+be real even in a virtual loop (a test's timeout) uses :func:`call_later_real`.
+
+Only asyncio's selector loops (``asyncio.new_event_loop()`` on Unix,
+``SelectorEventLoop`` and its subclasses) can be driven this way; another loop
+(uvloop, the Windows proactor loop) is refused with :class:`UnsupportedLoop`
+rather than given wrong timings. The selector of a loop is reachable only
+through its private ``_selector`` attribute, read once in :meth:`VirtualClock.apply`;
+everything else is replaced per loop, as instance attributes of that loop and
+of its selector, never on a class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import heapq
+import itertools
+import math
+import os
+import selectors
+import socket
+import stat
+import time
+import weakref
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+from pytest_aioloop.config import Clock
+
+_Events = list[tuple[selectors.SelectorKey, int]]
+
+# Each loop's clock; weak keys, so that a closed loop and its clock go together.
+_CLOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, VirtualClock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class UnsupportedLoop(TypeError):
+    """A loop that a virtual clock cannot drive: it is not an asyncio selector loop."""
+
+
+class Cancellable(Protocol):
+    """What :func:`call_later_real` returns: a handle that can be cancelled."""
+
+    def cancel(self) -> None: ...
+
+    def cancelled(self) -> bool: ...
+
+
+def apply(loop: asyncio.AbstractEventLoop, clock: Clock) -> None:
+    """Give a newly made ``loop`` the ``clock`` chosen for it (nothing to do for real time)."""
+    if clock is Clock.VIRTUAL:
+        VirtualClock.apply(loop)
+
+
+def clock_of(loop: asyncio.AbstractEventLoop) -> Clock:
+    """Which clock ``loop`` keeps."""
+    return Clock.VIRTUAL if loop in _CLOCKS else Clock.REAL
+
+
+def call_later_real(
+    loop: asyncio.AbstractEventLoop,
+    delay: float,
+    callback: Callable[..., object],
+    *args: Any,
+    context: contextvars.Context | None = None,
+) -> Cancellable:
+    """``loop.call_later()``, but ``delay`` is measured in real seconds whatever the loop's clock.
+
+    On a real-time loop this *is* ``loop.call_later()``. On a virtual-clock loop
+    the callback runs in the loop once ``delay`` real seconds have passed, even
+    if the virtual time has jumped by days meanwhile, or has not moved at all (a
+    test that spins on ``await asyncio.sleep(0)``). Call it from the loop's
+    thread, as ``call_later()``.
+    """
+    clock = _CLOCKS.get(loop)
+    if clock is None:
+        return loop.call_later(delay, callback, *args, context=context)
+    return clock._call_later_real(delay, callback, args, context)
+
+
+class VirtualClock:
+    """The virtual time of one event loop, with autojump; what the ``aioloop_clock`` fixture gives.
+
+    ``time()`` is the loop's time (the same as ``loop.time()``), 0 when the clock
+    was applied. While ``autojump`` is true (the default) the clock jumps to the
+    next timer whenever the loop is idle and no real I/O is pending;
+    ``await advance(seconds)`` moves it forward by hand.
+    """
+
+    def __init__(self, loop: asyncio.BaseEventLoop, selector: selectors.BaseSelector) -> None:
+        # Use VirtualClock.apply(loop): it checks the loop and wires the clock in.
+        self._loop = loop
+        self._selector = selector
+        self._select = selector.select
+        self._now = 0.0
+        self._autojump = True
+        # advance(): the time it moves to, and the future it awaits.
+        self._horizon: float | None = None
+        self._advanced: asyncio.Future[None] | None = None
+        # What holds the clock back (see the module's docstring).
+        self._own_fds = frozenset(key.fd for key in selector.get_map().values())
+        self._jobs: list[asyncio.Future[Any]] = []
+        self._processes: weakref.WeakSet[asyncio.SubprocessTransport] = weakref.WeakSet()
+        self._shutdowns = 0
+        # call_later_real(): a heap of (real deadline, order of scheduling, handle).
+        self._real_timers: list[tuple[float, int, _RealTimer]] = []
+        self._order = itertools.count()
+
+    @classmethod
+    def apply(cls, loop: asyncio.AbstractEventLoop) -> VirtualClock:
+        """Give ``loop`` (new, not yet running) a virtual clock, and return the clock.
+
+        Raises :class:`UnsupportedLoop` for a loop that is not an asyncio
+        selector loop: uvloop and the proactor loop keep their time and wait for
+        I/O in code that a clock cannot reach.
+        """
+        # The selector is the private attribute that BaseEventLoop._run_once()
+        # calls; no public API reaches it.
+        selector = getattr(loop, "_selector", None)
+        if not isinstance(loop, asyncio.BaseEventLoop) or not isinstance(
+            selector, selectors.BaseSelector
+        ):
+            kind = type(loop)
+            raise UnsupportedLoop(
+                f"a {kind.__module__}.{kind.__qualname__} is not an asyncio selector event "
+                "loop, whose time and selector a virtual clock drives"
+            )
+        if loop.is_running() or loop.is_closed() or loop in _CLOCKS:
+            raise RuntimeError("a virtual clock is applied to a new loop, before it runs")
+        clock = cls(loop, selector)
+        _CLOCKS[loop] = clock
+        # Instance attributes of this one loop and its selector, in front of the
+        # class's methods: every other loop is untouched. (mypy objects to
+        # assigning to a method, which is the point here.)
+        selector.select = clock._select_virtually  # type: ignore[method-assign]
+        loop.time = clock.time  # type: ignore[method-assign]
+        loop.run_in_executor = clock._wrap_run_in_executor(loop.run_in_executor)  # type: ignore[method-assign]
+        loop.subprocess_exec = clock._wrap_subprocess(loop.subprocess_exec)  # type: ignore[method-assign]
+        loop.subprocess_shell = clock._wrap_subprocess(loop.subprocess_shell)  # type: ignore[method-assign]
+        loop.shutdown_default_executor = clock._wrap_shutdown(  # type: ignore[method-assign]
+            loop.shutdown_default_executor
+        )
+        return clock
+
+    @staticmethod
+    def of(loop: asyncio.AbstractEventLoop) -> VirtualClock | None:
+        """The virtual clock of ``loop``; None if it keeps real time."""
+        return _CLOCKS.get(loop)
+
+    def __repr__(self) -> str:
+        return f"<VirtualClock time={self._now!r} autojump={self._autojump}>"
+
+    def time(self) -> float:
+        """The loop's virtual time, in seconds: 0 when the clock was applied."""
+        return self._now
+
+    @property
+    def autojump(self) -> bool:
+        """Whether the clock jumps to the next timer when the loop is idle (default: True).
+
+        Set it to False for a test that moves time only with :meth:`advance`:
+        then a task that sleeps stays asleep until the test advances the clock.
+        """
+        return self._autojump
+
+    @autojump.setter
+    def autojump(self, value: bool) -> None:
+        self._autojump = bool(value)
+
+    async def advance(self, seconds: float) -> None:
+        """Move the time forward by ``seconds``, running every callback that falls due.
+
+        The timers due by then run in order, each at its own time (a task that
+        sleeps one second in a loop wakes up at 1, 2, 3...), with whatever they
+        schedule in turn; ``advance()`` returns when the time is ``seconds``
+        later and nothing due is left. ``advance(0)`` lets every task that can
+        run do so. It moves time whatever I/O is pending: that is what it is for.
+        """
+        if not seconds >= 0 or math.isinf(seconds):
+            raise ValueError(f"advance({seconds!r}): give a finite number of seconds >= 0")
+        if asyncio.get_running_loop() is not self._loop:
+            raise RuntimeError(
+                "advance() is awaited in the loop whose clock it is: the test's loop"
+            )
+        if self._advanced is not None:
+            raise RuntimeError("advance() is already in progress in another task of this loop")
+        self._advanced = self._loop.create_future()
+        self._horizon = self._now + seconds
+        try:
+            await self._advanced
+        finally:
+            self._advanced = self._horizon = None
+
+    # -- the loop's idle moment --------------------------------------------------
+
+    def _select_virtually(self, timeout: float | None = None) -> _Events:
+        """The selector's ``select()``, as the loop calls it, with virtual time."""
+        if timeout is not None and timeout <= 0:  # something is ready to run: a poll
+            return self._fire_real_timers(self._select(0))
+        events = self._select(0)  # what has arrived already comes before any jump
+        if events:
+            return self._fire_real_timers(events)
+        if self._horizon is not None:  # advance() in progress: jump, whatever holds
+            if timeout is not None and self._now + timeout <= self._horizon:
+                self._now += timeout
+            else:
+                self._now = max(self._now, self._horizon)
+                assert self._advanced is not None
+                if not self._advanced.done():
+                    self._advanced.set_result(None)
+            return self._fire_real_timers([])
+        if not self._autojump:  # time moves by hand only: wait for I/O alone
+            return self._fire_real_timers(self._select(self._real_wait(None)))
+        if timeout is not None and not self._held():
+            self._now += timeout  # the jump
+            return self._fire_real_timers([])
+        # Held back (or nothing scheduled): wait for real, and let virtual time
+        # pass as real time does, up to the next timer.
+        wait = self._real_wait(timeout)
+        started = time.monotonic()
+        events = self._select(wait)
+        elapsed = time.monotonic() - started
+        if timeout is not None:
+            full = not events and wait == timeout
+            self._now += timeout if full else min(elapsed, timeout)
+        else:
+            self._now += elapsed
+        return self._fire_real_timers(events)
+
+    def _held(self) -> bool:
+        """Whether real I/O is pending that a jump could skip past (see the module's docstring)."""
+        if self._shutdowns:
+            return True
+        if self._jobs:
+            self._jobs = [job for job in self._jobs if not job.done()]
+            if self._jobs:
+                return True
+        if any(process.get_returncode() is None for process in self._processes):
+            return True
+        names: set[object] = set()
+        peers: list[object] = []
+        for key in self._selector.get_map().values():
+            if key.fd in self._own_fds:
+                continue
+            endpoints = _endpoints(key.fd)
+            if endpoints is None:  # not a socket: a pipe, a file, a pidfd
+                return True
+            local, peer = endpoints
+            if peer is None and key.events & selectors.EVENT_WRITE:
+                return True  # a connection in progress
+            names.add(local)
+            if peer is not None:
+                peers.append(peer)
+        return any(not _reaches(peer, names) for peer in peers)
+
+    # -- what holds the clock: executor jobs, subprocesses, executor shutdown ---
+
+    def _wrap_run_in_executor(
+        self, run_in_executor: Callable[..., asyncio.Future[Any]]
+    ) -> Callable[..., asyncio.Future[Any]]:
+        def tracked(executor: Any, func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+            future = run_in_executor(executor, func, *args)
+            self._jobs.append(future)
+            return future
+
+        return tracked
+
+    def _wrap_subprocess(
+        self, start: Callable[..., Coroutine[Any, Any, tuple[Any, Any]]]
+    ) -> Callable[..., Coroutine[Any, Any, tuple[Any, Any]]]:
+        async def tracked(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+            transport, protocol = await start(*args, **kwargs)
+            self._processes.add(transport)
+            return transport, protocol
+
+        return tracked
+
+    def _wrap_shutdown(
+        self, shutdown: Callable[..., Coroutine[Any, Any, None]]
+    ) -> Callable[..., Coroutine[Any, Any, None]]:
+        # The loop waits for the default executor's threads in a thread of its
+        # own; leftover timers must not be jumped to (and run) meanwhile.
+        async def tracked(*args: Any, **kwargs: Any) -> None:
+            self._shutdowns += 1
+            try:
+                await shutdown(*args, **kwargs)
+            finally:
+                self._shutdowns -= 1
+
+        return tracked
+
+    # -- real-time deadlines ---------------------------------------------------
+
+    def _call_later_real(
+        self,
+        delay: float,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+        context: contextvars.Context | None,
+    ) -> _RealTimer:
+        timer = _RealTimer(callback, args, context)
+        heapq.heappush(self._real_timers, (time.monotonic() + delay, next(self._order), timer))
+        return timer
+
+    def _real_wait(self, timeout: float | None) -> float | None:
+        """``timeout`` (real seconds; None: forever), cut short by the next real deadline."""
+        timers = self._real_timers
+        while timers and timers[0][2].cancelled():
+            heapq.heappop(timers)
+        if not timers:
+            return timeout
+        until = max(0.0, timers[0][0] - time.monotonic())
+        return until if timeout is None else min(timeout, until)
+
+    def _fire_real_timers(self, events: _Events) -> _Events:
+        timers = self._real_timers
+        if timers:
+            now = time.monotonic()
+            while timers and timers[0][0] <= now:
+                timer = heapq.heappop(timers)[2]
+                if not timer.cancelled():
+                    # The loop runs it with this iteration's ready callbacks.
+                    self._loop.call_soon(timer.callback, *timer.args, context=timer.context)
+        return events
+
+
+class _RealTimer:
+    """A callback scheduled by :func:`call_later_real` on a virtual-clock loop."""
+
+    __slots__ = ("args", "callback", "context", "_cancelled")
+
+    def __init__(
+        self,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+        context: contextvars.Context | None,
+    ) -> None:
+        self.callback = callback
+        self.args = args
+        self.context = context
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+
+def _endpoints(fd: int) -> tuple[object, object | None] | None:
+    """A registered socket's own address and its peer's (None: no peer); None if not a socket."""
+    try:
+        if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+            return None
+        # A socket object around the loop's descriptor, to ask for its names;
+        # detach() gives the descriptor back without closing it.
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        return None
+    try:
+        local = _address(sock.getsockname())
+        try:
+            peer = _address(sock.getpeername())
+        except OSError:  # not connected: a listening server, an unconnected datagram socket
+            peer = None
+        return local, peer
+    except OSError:
+        return None
+    finally:
+        sock.detach()
+
+
+def _address(address: object) -> object:
+    # IPv6 addresses come with flow and scope ids, which two ends need not share.
+    if isinstance(address, tuple) and len(address) >= 2:
+        host, port = address[0], address[1]
+        return ("*", port) if host in _WILDCARDS else (host, port)
+    return address
+
+
+_WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+
+
+def _reaches(peer: object, names: set[object]) -> bool:
+    """Whether ``peer`` is the address of a socket registered in the loop (a server on a wildcard address included)."""
+    if peer in (None, "", b""):  # an unnamed Unix socket: no telling whose it is
+        return False
+    if peer in names:
+        return True
+    return isinstance(peer, tuple) and ("*", peer[1]) in names
