@@ -3,6 +3,10 @@
 The clock itself is tested on a bare loop in tests/test_final_clock.py; these
 scenarios hold the plugin to its promises around it: where the clock is chosen,
 that fixtures and shared loops keep one timeline, and the errors for misuse.
+
+Where a test's loop has no virtual clock (every stage: they ignore clock=), its
+first line fails at once, before any sleep would take real minutes: a
+virtual-clock loop starts at 0, a real one at time.monotonic().
 """
 
 import pytest
@@ -20,9 +24,10 @@ def test_an_hour_of_sleep_takes_no_real_time(aio):
         @pytest.mark.asyncio(clock="virtual")
         async def test_sleep_an_hour():
             loop = asyncio.get_running_loop()
-            began, real = loop.time(), time.monotonic()
+            assert loop.time() == 0
+            real = time.monotonic()
             await asyncio.sleep(3600)
-            assert (began, loop.time()) == (0, 3600)
+            assert loop.time() == 3600
             assert time.monotonic() - real < 1  # time.monotonic() stays real
 
         @pytest.mark.asyncio
@@ -71,12 +76,14 @@ def test_pytestmark_chooses_the_clock_of_a_module(aio):
         pytestmark = pytest.mark.asyncio(clock="virtual")
 
         async def test_module_level():
+            assert asyncio.get_running_loop().time() == 0
             await asyncio.sleep(50)
             assert asyncio.get_running_loop().time() == 50
 
         @pytest.mark.asyncio(clock="virtual", loop_scope="class")
         class TestShared:
             async def test_one(self):
+                assert asyncio.get_running_loop().time() == 0
                 await asyncio.sleep(1)
 
             async def test_two(self):
@@ -98,6 +105,7 @@ def test_wait_for_and_timeout_expire_on_virtual_time_in_order(aio):
         @pytest.mark.asyncio(clock="virtual")
         async def test_deadlines():
             loop = asyncio.get_running_loop()
+            assert loop.time() == 0
             expired = []
 
             async def wait_for(deadline):
@@ -174,6 +182,7 @@ def test_local_tcp_echo_round_trip_in_a_virtual_clock_test(aio):
         @pytest.mark.asyncio(clock="virtual")
         async def test_echo(unused_tcp_port):
             loop = asyncio.get_running_loop()
+            assert loop.time() == 0
             real = time.monotonic()
             server = await asyncio.start_server(echo_slowly, "127.0.0.1", unused_tcp_port)
             async with server:
@@ -202,6 +211,7 @@ def test_module_scoped_virtual_loop_keeps_its_timeline(aio):
 
         @pytest_aioloop.fixture(scope="module", loop_scope="module")
         async def started_at():
+            assert asyncio.get_running_loop().time() == 0
             await asyncio.sleep(5)
             yield asyncio.get_running_loop().time()
 
@@ -233,6 +243,7 @@ def test_async_fixtures_share_the_test_loop_virtual_time(aio):
         @pytest_aioloop.fixture
         async def slow_resource():
             loop = asyncio.get_running_loop()
+            assert loop.time() == 0
             await asyncio.sleep(60)
             seen.append(("set up", loop.time()))
             yield
@@ -261,7 +272,7 @@ def pytest_asyncio_loop_factories(config, item):
 
 @pytest.mark.since("final")
 def test_uvloop_is_refused_with_the_test_named(aio):
-    """A loop factory that makes uvloop loops cannot be driven virtually: an error names the test."""
+    """A factory that makes uvloop loops cannot be driven virtually: an error names the test."""
     pytest.importorskip("uvloop")  # in the dev group: this runs wherever the suite does
     aio.pytester.makeconftest(UVLOOP)
     aio.pytester.makepyfile(
@@ -271,6 +282,7 @@ def test_uvloop_is_refused_with_the_test_named(aio):
 
         @pytest.mark.asyncio(clock="virtual")
         async def test_sleep():
+            assert asyncio.get_running_loop().time() == 0
             await asyncio.sleep(60)
         """
     )
@@ -370,21 +382,26 @@ def test_a_virtual_clock_test_that_never_advances_hits_the_real_time_timeout(aio
     aio.pytester.makepyfile(
         test_spin="""
         import asyncio
+        import time
         import pytest
 
         @pytest.mark.asyncio(clock="virtual", timeout=0.5)
         async def test_spins():
-            while True:  # never lets the virtual clock move
+            assert asyncio.get_running_loop().time() == 0
+            began = time.monotonic()
+            while time.monotonic() - began < 2:  # never lets the virtual clock move
                 await asyncio.sleep(0)
+            pytest.fail("not cut by the timeout")  # rather than spin forever without one
 
         @pytest.mark.asyncio(clock="virtual", timeout=0.5)
         async def test_sleeps_for_a_day_in_no_time():
+            assert asyncio.get_running_loop().time() == 0
             await asyncio.sleep(86400)  # a virtual day, well within half a real second
 
         async def test_next():
             pass
         """
     )
-    result = aio.run("-p", "no:randomly", "--asyncio-mode=auto")
+    result = aio.run("--asyncio-mode=auto")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*test_spin.py::test_spins*timed out after 0.5*"])

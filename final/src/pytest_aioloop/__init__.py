@@ -7,10 +7,11 @@ A drop-in alternative to pytest-asyncio 1.5: the ``asyncio`` marker, the
 entry point ``aioloop``.
 """
 
+from pytest_aioloop.clock import VirtualClock
 from pytest_aioloop.config import LoopScope
 from pytest_aioloop.fixtures import fixture
 from pytest_aioloop.items import is_async_test
 
 __version__ = "1.0.0"
 
-__all__ = ["LoopScope", "__version__", "fixture", "is_async_test"]
+__all__ = ["LoopScope", "VirtualClock", "__version__", "fixture", "is_async_test"]

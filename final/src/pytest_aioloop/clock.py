@@ -190,16 +190,17 @@ class VirtualClock:
         clock = cls(loop, selector)
         _CLOCKS[loop] = clock
         # Instance attributes of this one loop and its selector, in front of the
-        # class's methods: every other loop is untouched. (mypy objects to
-        # assigning to a method, which is the point here.)
+        # class's methods: every other loop is untouched.
         selector.select = clock._select_virtually  # type: ignore[method-assign]
-        loop.time = clock.time  # type: ignore[method-assign]
-        loop.run_in_executor = clock._wrap_run_in_executor(loop.run_in_executor)  # type: ignore[method-assign]
-        loop.subprocess_exec = clock._wrap_subprocess(loop.subprocess_exec)  # type: ignore[method-assign]
-        loop.subprocess_shell = clock._wrap_subprocess(loop.subprocess_shell)  # type: ignore[method-assign]
-        loop.shutdown_default_executor = clock._wrap_shutdown(  # type: ignore[method-assign]
-            loop.shutdown_default_executor
-        )
+        replaced: dict[str, Callable[..., Any]] = {
+            "time": clock.time,
+            "run_in_executor": clock._wrap_run_in_executor(loop.run_in_executor),
+            "subprocess_exec": clock._wrap_subprocess(loop.subprocess_exec),
+            "subprocess_shell": clock._wrap_subprocess(loop.subprocess_shell),
+            "shutdown_default_executor": clock._wrap_shutdown(loop.shutdown_default_executor),
+        }
+        for name, method in replaced.items():
+            setattr(loop, name, method)
         return clock
 
     @staticmethod
@@ -387,7 +388,7 @@ class VirtualClock:
 class _RealTimer:
     """A callback scheduled by :func:`call_later_real` on a virtual-clock loop."""
 
-    __slots__ = ("args", "callback", "context", "_cancelled")
+    __slots__ = ("_cancelled", "args", "callback", "context")
 
     def __init__(
         self,
@@ -442,7 +443,7 @@ _WILDCARDS = frozenset({"", "0.0.0.0", "::"})
 
 
 def _reaches(peer: object, names: set[object]) -> bool:
-    """Whether ``peer`` is the address of a socket registered in the loop (a server on a wildcard address included)."""
+    """Whether ``peer`` is the address of a socket in the loop (or of a server on a wildcard)."""
     if peer in (None, "", b""):  # an unnamed Unix socket: no telling whose it is
         return False
     if peer in names:
