@@ -318,6 +318,68 @@ def test_a_connection_within_the_loop_does_not_hold_the_clock(run: Callable[...,
     assert end == pytest.approx(3660)
 
 
+def _dual_stack_listener() -> socket.socket:
+    if not socket.has_dualstack_ipv6():
+        pytest.skip("no dual-stack IPv6 here")
+    return socket.create_server(("::", 0), family=socket.AF_INET6, dualstack_ipv6=True)
+
+
+SERVERS = {
+    # how the test's server listens -> where its client connects
+    "loopback": lambda tmp: ({"host": "127.0.0.1", "port": 0}, None),
+    "wildcard": lambda tmp: ({"host": "0.0.0.0", "port": 0}, "127.0.0.1"),
+    "dual-stack": lambda tmp: ({"sock": _dual_stack_listener()}, "127.0.0.1"),
+    "unix": lambda tmp: ({"path": str(tmp / "server.sock")}, None),
+}
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_an_open_connection_within_the_loop_lets_the_clock_jump(
+    run: Callable[..., Any], kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # A short directory: a Unix socket's path has a length limit of about 100.
+    listen, connect_to = SERVERS[kind](tmp_path_factory.mktemp("s", numbered=True))
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(await reader.readline())
+        await reader.read()  # until the client closes
+        writer.close()
+
+    async def talk_then_sleep() -> float:
+        if "path" in listen:
+            server = await asyncio.start_unix_server(echo, **listen)
+            reader, writer = await asyncio.open_unix_connection(listen["path"])
+        else:
+            server = await asyncio.start_server(echo, **listen)
+            port = server.sockets[0].getsockname()[1]
+            reader, writer = await asyncio.open_connection(connect_to or listen["host"], port)
+        writer.write(b"ping\n")
+        assert await reader.readline() == b"ping\n"
+        began = time.monotonic()
+        await asyncio.sleep(5)  # the connection stays open, idle, at both ends
+        slept = time.monotonic() - began
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return slept
+
+    assert run(talk_then_sleep()) < 2
+
+
+def test_a_socketpair_holds_the_clock(run: Callable[..., Any]) -> None:
+    async def read_the_pair() -> bytes:
+        ours, theirs = socket.socketpair()  # two unnamed ends: no telling where the other is
+        threading.Timer(0.05, theirs.send, (b"x",)).start()
+        ours.setblocking(False)
+        try:
+            return await asyncio.wait_for(asyncio.get_running_loop().sock_recv(ours, 1), 10)
+        finally:
+            ours.close()
+            theirs.close()
+
+    assert run(read_the_pair()) == b"x"
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="Linux drops SYNs to a full accept queue")
 def test_a_connection_in_progress_holds_the_clock(run: Callable[..., Any]) -> None:
     # A listener outside the loop with a full accept queue: the kernel drops the

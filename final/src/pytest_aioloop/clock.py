@@ -34,22 +34,26 @@ I/O arrives) while any of these is pending:
   the default executor's shutdown;
 * a subprocess started through the loop (``create_subprocess_exec``/``_shell``)
   that has not exited;
-* a writer registered on the selector: unsent data, a connection in progress;
-* a reader that can be fed from outside the loop: a pipe or any other file
-  descriptor that is not a socket, and a connected socket whose peer is not a
-  socket registered in the same loop.
+* a connection in progress, and any registered file descriptor that can be
+  fed from outside the loop: a pipe or anything else that is not a socket,
+  and a connected socket whose peer is not a socket registered in the same
+  loop (matched by address; a ``socketpair()``, with no address at either
+  end, never matches).
 
 What does not hold the clock: the loop's own self-pipe (registered for the
 loop's whole life; it carries ``call_soon_threadsafe`` calls and signals), a
 socket without a peer (a listening server, an unconnected datagram socket:
 they wait for peers that may never come), and a connection whose two ends are
 both in this loop (while the loop is idle neither end can send, and what one
-end has sent is already readable at the other, which the poll sees). The
-limit: data that something outside the loop sends later through one of these,
-or a thread that is not an executor job, can arrive after the clock has
-jumped. trio and looptime do not look at the selector at all (trio jumps when
-its poll finds nothing, looptime holds only for executor jobs); this rule is
-stricter because a test's timings must not depend on the speed of the machine.
+end has sent is already readable at the other, which the poll sees: on
+loopback the kernel delivers a send before the call returns). The limit: data
+that something outside the loop sends later through one of these, or a thread
+that is not an executor job, can arrive after the clock has jumped. trio and
+looptime do not look at what is registered: trio jumps when a poll finds
+nothing (after ``autojump_threshold`` real seconds, which its docs advise to
+raise against "false alarms" with I/O in flight), looptime holds only for
+executor jobs. This rule is stricter because a test's timings must not depend
+on the speed of the machine.
 
 **By hand:** :meth:`VirtualClock.advance` moves the time forward step by step,
 running every callback that falls due, in order and each at its own time;
@@ -81,6 +85,7 @@ import socket
 import stat
 import time
 import weakref
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
@@ -298,21 +303,17 @@ class VirtualClock:
                 return True
         if any(process.get_returncode() is None for process in self._processes):
             return True
-        names: set[object] = set()
-        peers: list[object] = []
+        sockets: list[tuple[object, object | None]] = []
         for key in self._selector.get_map().values():
             if key.fd in self._own_fds:
                 continue
             endpoints = _endpoints(key.fd)
             if endpoints is None:  # not a socket: a pipe, a file, a pidfd
                 return True
-            local, peer = endpoints
-            if peer is None and key.events & selectors.EVENT_WRITE:
+            if endpoints[1] is None and key.events & selectors.EVENT_WRITE:
                 return True  # a connection in progress
-            names.add(local)
-            if peer is not None:
-                peers.append(peer)
-        return any(not _reaches(peer, names) for peer in peers)
+            sockets.append(endpoints)
+        return _fed_from_outside(sockets)
 
     # -- what holds the clock: executor jobs, subprocesses, executor shutdown ---
 
@@ -432,20 +433,38 @@ def _endpoints(fd: int) -> tuple[object, object | None] | None:
 
 
 def _address(address: object) -> object:
-    # IPv6 addresses come with flow and scope ids, which two ends need not share.
+    # IPv6 addresses come with flow and scope ids, which two ends need not share;
+    # an IPv4 client of a dual-stack server is seen there as ::ffff:a.b.c.d.
     if isinstance(address, tuple) and len(address) >= 2:
         host, port = address[0], address[1]
-        return ("*", port) if host in _WILDCARDS else (host, port)
+        if isinstance(host, str) and host.startswith("::ffff:") and "." in host:
+            host = host.removeprefix("::ffff:")
+        return (host, port)
     return address
 
 
-_WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+_UNNAMED = ("", b"")  # a Unix socket without a name: a client's end, a socketpair
 
 
-def _reaches(peer: object, names: set[object]) -> bool:
-    """Whether ``peer`` is the address of a socket in the loop (or of a server on a wildcard)."""
-    if peer in (None, "", b""):  # an unnamed Unix socket: no telling whose it is
-        return False
-    if peer in names:
-        return True
-    return isinstance(peer, tuple) and ("*", peer[1]) in names
+def _fed_from_outside(sockets: list[tuple[object, object | None]]) -> bool:
+    """Whether a connected socket among these (own address, peer's) has a peer elsewhere.
+
+    A peer is here if its address is that of one of these sockets: the two ends
+    of a TCP connection name each other. A Unix socket's client end has no
+    name, so the server ends of the connections to one address are matched by
+    count against the clients here that are connected to it; a socketpair,
+    with no name at either end, never matches.
+    """
+    names = {local for local, _ in sockets}
+    server_ends: Counter[object] = Counter()
+    clients: Counter[object] = Counter()
+    for local, peer in sockets:
+        if peer is None:  # a listening server, an unconnected datagram socket
+            continue
+        if peer in _UNNAMED:
+            server_ends[local] += 1
+        elif peer in names:
+            clients[peer] += 1
+        else:
+            return True
+    return any(count > clients[path] for path, count in server_ends.items())
