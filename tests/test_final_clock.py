@@ -66,6 +66,23 @@ def test_an_hour_of_sleep_takes_no_real_time(run: Callable[..., Any]) -> None:
     assert (start, end) == (0.0, 3600.0)
 
 
+def test_years_of_virtual_time_keep_timers_due(run: Callable[..., Any]) -> None:
+    # Past 97 days, floats are further apart than asyncio's 1 ns clock resolution.
+    year = 365 * 86400
+
+    async def sleep_for_years() -> list[float]:
+        loop = asyncio.get_running_loop()
+        times = []
+        for seconds in (year, 100 * year, 1, 0.5):
+            await asyncio.sleep(seconds)
+            times.append(loop.time())
+        return times
+
+    assert run(sleep_for_years()) == pytest.approx(
+        [year, 101 * year, 101 * year + 1, 101 * year + 1.5], rel=0, abs=1e-5
+    )
+
+
 def test_timers_run_in_order_each_at_its_own_time(run: Callable[..., Any]) -> None:
     async def schedule() -> list[tuple[str, float]]:
         loop = asyncio.get_running_loop()
@@ -417,42 +434,25 @@ def test_a_connection_in_progress_holds_the_clock(run: Callable[..., Any]) -> No
         thread.join()
 
 
-def test_real_timers_fire_on_real_time_whatever_the_virtual_time(clocks: ModuleType) -> None:
-    loop = asyncio.new_event_loop()
-    clocks.VirtualClock.apply(loop)
-
-    async def spin_then_block() -> list[tuple[str, float]]:
-        fired: list[tuple[str, float]] = []
+@pytest.mark.parametrize("mode", ["spinning", "racing ahead", "blocked"])
+def test_a_call_from_another_thread_runs_at_the_next_turn(
+    run: Callable[..., Any], mode: str
+) -> None:
+    # What a real-time deadline (a test timeout's watchdog thread) relies on:
+    # call_soon_threadsafe() wakes the loop however its virtual time moves.
+    async def wait_for_the_thread() -> float:
+        loop = asyncio.get_running_loop()
+        called = asyncio.Event()
         began = time.monotonic()
-        clocks.call_later_real(loop, 0.05, lambda: fired.append(("spun", loop.time())))
-        while not fired:  # never lets virtual time move
-            await asyncio.sleep(0)
-        woken = asyncio.Event()
-        clocks.call_later_real(loop, 0.05, woken.set)
-        await woken.wait()  # nothing else scheduled: the loop blocks, for real
-        cancelled = clocks.call_later_real(loop, 0.01, lambda: fired.append(("cancelled", 0)))
-        cancelled.cancel()
-        assert cancelled.cancelled()
-        await asyncio.sleep(86400)  # virtual jumps do not fire real timers
-        fired.append(("real seconds", time.monotonic() - began))
-        return fired
+        threading.Timer(0.05, loop.call_soon_threadsafe, (called.set,)).start()
+        if mode == "blocked":
+            await called.wait()  # nothing scheduled: the loop waits in its selector
+        while not called.is_set():
+            # spinning: virtual time never moves; racing ahead: it jumps a day a turn
+            await asyncio.sleep(0 if mode == "spinning" else 86400)
+        return time.monotonic() - began
 
-    fired = run_once(loop, spin_then_block())
-    assert fired[0] == ("spun", 0.0)
-    assert fired[1][0] == "real seconds"
-    assert 0.1 <= fired[1][1] < 1
-    loop.close()
-
-
-def test_call_later_real_is_call_later_on_a_real_loop(clocks: ModuleType) -> None:
-    loop = asyncio.new_event_loop()
-    handle = clocks.call_later_real(loop, 5, print)
-    assert isinstance(handle, asyncio.TimerHandle)
-    assert handle.when() == pytest.approx(loop.time() + 5, abs=1)
-    handle.cancel()
-    assert clocks.VirtualClock.of(loop) is None
-    assert clocks.clock_of(loop).value == "real"
-    loop.close()
+    assert 0.05 <= run(wait_for_the_thread()) < 1
 
 
 def test_only_selector_loops_get_a_virtual_clock(clocks: ModuleType) -> None:
@@ -481,6 +481,8 @@ def test_a_virtual_clock_stays_with_its_loop(clocks: ModuleType) -> None:
     assert run_once(virtual, times()) == 0.01
     assert run_once(real, times()) == pytest.approx(time.monotonic(), abs=1)
     assert clocks.VirtualClock.of(virtual) is clock
+    assert clocks.VirtualClock.of(real) is None
+    assert (clocks.clock_of(virtual).value, clocks.clock_of(real).value) == ("virtual", "real")
     assert type(virtual).time is type(real).time  # nothing changed on the class
     assert time.monotonic() > 1  # nor time itself
     virtual.close()

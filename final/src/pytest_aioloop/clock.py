@@ -61,7 +61,12 @@ running every callback that falls due, in order and each at its own time;
 
 **Real time is left alone.** Nothing is patched globally: ``time.time()``,
 ``time.monotonic()`` and every other loop keep real time. A deadline that must
-be real even in a virtual loop (a test's timeout) uses :func:`call_later_real`.
+be real even in a virtual loop (a test's timeout) is kept outside the loop, by
+a thread that hands its callback over with ``call_soon_threadsafe()``: that
+wakes the loop through its self-pipe, which is polled before every jump and
+never holds the clock, so the callback runs at the loop's next turn whether
+virtual time races ahead (a test that sleeps in a loop) or stands still (one
+that spins on ``await asyncio.sleep(0)``, or waits for I/O that never comes).
 
 Only asyncio's selector loops (``asyncio.new_event_loop()`` on Unix,
 ``SelectorEventLoop`` and its subclasses) can be driven this way; another loop
@@ -75,9 +80,6 @@ of its selector, never on a class.
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import heapq
-import itertools
 import math
 import os
 import selectors
@@ -87,11 +89,14 @@ import time
 import weakref
 from collections import Counter
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any
 
 from pytest_aioloop.config import Clock
 
 _Events = list[tuple[selectors.SelectorKey, int]]
+
+#: What asyncio's loops take as their clock's resolution (BaseEventLoop._clock_resolution).
+_RESOLUTION = time.get_clock_info("monotonic").resolution
 
 # Each loop's clock; weak keys, so that a closed loop and its clock go together.
 _CLOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, VirtualClock] = (
@@ -103,14 +108,6 @@ class UnsupportedLoop(TypeError):
     """A loop that a virtual clock cannot drive: it is not an asyncio selector loop."""
 
 
-class Cancellable(Protocol):
-    """What :func:`call_later_real` returns: a handle that can be cancelled."""
-
-    def cancel(self) -> None: ...
-
-    def cancelled(self) -> bool: ...
-
-
 def apply(loop: asyncio.AbstractEventLoop, clock: Clock) -> None:
     """Give a newly made ``loop`` the ``clock`` chosen for it (nothing to do for real time)."""
     if clock is Clock.VIRTUAL:
@@ -120,27 +117,6 @@ def apply(loop: asyncio.AbstractEventLoop, clock: Clock) -> None:
 def clock_of(loop: asyncio.AbstractEventLoop) -> Clock:
     """Which clock ``loop`` keeps."""
     return Clock.VIRTUAL if loop in _CLOCKS else Clock.REAL
-
-
-def call_later_real(
-    loop: asyncio.AbstractEventLoop,
-    delay: float,
-    callback: Callable[..., object],
-    *args: Any,
-    context: contextvars.Context | None = None,
-) -> Cancellable:
-    """``loop.call_later()``, but ``delay`` is measured in real seconds whatever the loop's clock.
-
-    On a real-time loop this *is* ``loop.call_later()``. On a virtual-clock loop
-    the callback runs in the loop once ``delay`` real seconds have passed, even
-    if the virtual time has jumped by days meanwhile, or has not moved at all (a
-    test that spins on ``await asyncio.sleep(0)``). Call it from the loop's
-    thread, as ``call_later()``.
-    """
-    clock = _CLOCKS.get(loop)
-    if clock is None:
-        return loop.call_later(delay, callback, *args, context=context)
-    return clock._call_later_real(delay, callback, args, context)
 
 
 class VirtualClock:
@@ -167,9 +143,6 @@ class VirtualClock:
         self._jobs: list[asyncio.Future[Any]] = []
         self._processes: weakref.WeakSet[asyncio.SubprocessTransport] = weakref.WeakSet()
         self._shutdowns = 0
-        # call_later_real(): a heap of (real deadline, order of scheduling, handle).
-        self._real_timers: list[tuple[float, int, _RealTimer]] = []
-        self._order = itertools.count()
 
     @classmethod
     def apply(cls, loop: asyncio.AbstractEventLoop) -> VirtualClock:
@@ -262,36 +235,46 @@ class VirtualClock:
     def _select_virtually(self, timeout: float | None = None) -> _Events:
         """The selector's ``select()``, as the loop calls it, with virtual time."""
         if timeout is not None and timeout <= 0:  # something is ready to run: a poll
-            return self._fire_real_timers(self._select(0))
+            return self._select(0)
         events = self._select(0)  # what has arrived already comes before any jump
         if events:
-            return self._fire_real_timers(events)
+            return events
         if self._horizon is not None:  # advance() in progress: jump, whatever holds
             if timeout is not None and self._now + timeout <= self._horizon:
-                self._now += timeout
+                self._reach(timeout)
             else:
                 self._now = max(self._now, self._horizon)
                 assert self._advanced is not None
                 if not self._advanced.done():
                     self._advanced.set_result(None)
-            return self._fire_real_timers([])
+            return []
         if not self._autojump:  # time moves by hand only: wait for I/O alone
-            return self._fire_real_timers(self._select(self._real_wait(None)))
+            return self._select(None)
         if timeout is not None and not self._held():
-            self._now += timeout  # the jump
-            return self._fire_real_timers([])
+            self._reach(timeout)  # the jump
+            return []
         # Held back (or nothing scheduled): wait for real, and let virtual time
         # pass as real time does, up to the next timer.
-        wait = self._real_wait(timeout)
         started = time.monotonic()
-        events = self._select(wait)
-        elapsed = time.monotonic() - started
-        if timeout is not None:
-            full = not events and wait == timeout
-            self._now += timeout if full else min(elapsed, timeout)
+        events = self._select(timeout)
+        if timeout is not None and not events:
+            self._reach(timeout)
         else:
-            self._now += elapsed
-        return self._fire_real_timers(events)
+            elapsed = time.monotonic() - started
+            self._now += elapsed if timeout is None else min(elapsed, timeout)
+        return events
+
+    def _reach(self, timeout: float) -> None:
+        """Move the time to the timer that is ``timeout`` seconds away, so that it is due."""
+        target = self._now + timeout
+        # asyncio runs a timer once `when < loop.time() + clock resolution` (1 ns).
+        # From 2**23 s (97 days) on, floats are further apart than that: a timer
+        # reached exactly would never be due, and the loop would spin. `target`
+        # is within a float of `when`: step two floats past it (a few
+        # nanoseconds after 97 days, a microsecond after a century).
+        if math.ulp(target) * 2 > _RESOLUTION:
+            target += 2 * math.ulp(target)
+        self._now = target
 
     def _held(self) -> bool:
         """Whether real I/O is pending that a jump could skip past (see the module's docstring)."""
@@ -350,63 +333,6 @@ class VirtualClock:
                 self._shutdowns -= 1
 
         return tracked
-
-    # -- real-time deadlines ---------------------------------------------------
-
-    def _call_later_real(
-        self,
-        delay: float,
-        callback: Callable[..., object],
-        args: tuple[Any, ...],
-        context: contextvars.Context | None,
-    ) -> _RealTimer:
-        timer = _RealTimer(callback, args, context)
-        heapq.heappush(self._real_timers, (time.monotonic() + delay, next(self._order), timer))
-        return timer
-
-    def _real_wait(self, timeout: float | None) -> float | None:
-        """``timeout`` (real seconds; None: forever), cut short by the next real deadline."""
-        timers = self._real_timers
-        while timers and timers[0][2].cancelled():
-            heapq.heappop(timers)
-        if not timers:
-            return timeout
-        until = max(0.0, timers[0][0] - time.monotonic())
-        return until if timeout is None else min(timeout, until)
-
-    def _fire_real_timers(self, events: _Events) -> _Events:
-        timers = self._real_timers
-        if timers:
-            now = time.monotonic()
-            while timers and timers[0][0] <= now:
-                timer = heapq.heappop(timers)[2]
-                if not timer.cancelled():
-                    # The loop runs it with this iteration's ready callbacks.
-                    self._loop.call_soon(timer.callback, *timer.args, context=timer.context)
-        return events
-
-
-class _RealTimer:
-    """A callback scheduled by :func:`call_later_real` on a virtual-clock loop."""
-
-    __slots__ = ("_cancelled", "args", "callback", "context")
-
-    def __init__(
-        self,
-        callback: Callable[..., object],
-        args: tuple[Any, ...],
-        context: contextvars.Context | None,
-    ) -> None:
-        self.callback = callback
-        self.args = args
-        self.context = context
-        self._cancelled = False
-
-    def cancel(self) -> None:
-        self._cancelled = True
-
-    def cancelled(self) -> bool:
-        return self._cancelled
 
 
 def _endpoints(fd: int) -> tuple[object, object | None] | None:
