@@ -241,6 +241,23 @@ def test_an_executor_job_holds_the_clock(run: Callable[..., Any]) -> None:
     assert 0.05 <= now < 10  # virtual time passed as real time did
 
 
+def test_the_executor_shutdown_runs_no_leftover_timer(clocks: ModuleType) -> None:
+    # As a loop's scope ends: the default executor is shut down by a thread that
+    # the loop waits for. A timer a test left behind must not be jumped to then.
+    loop = asyncio.new_event_loop()
+    clocks.VirtualClock.apply(loop)
+    ran: list[float] = []
+
+    async def leave_a_timer() -> None:
+        await asyncio.to_thread(time.sleep, 0)
+        loop.call_later(3600, lambda: ran.append(loop.time()))
+
+    loop.run_until_complete(leave_a_timer())
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
+    assert ran == []
+
+
 def test_a_subprocess_holds_the_clock(run: Callable[..., Any]) -> None:
     async def wait_for_a_process() -> int:
         process = await asyncio.create_subprocess_exec(
