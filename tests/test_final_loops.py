@@ -186,8 +186,12 @@ def test_pending_tasks_cancelled_and_asyncgens_closed_at_scope_end(aio):
 
 
 @pytest.mark.since("final")
-def test_one_task_runs_fixture_setup_test_and_teardown(aio):
-    """Setup, test and teardown of one loop run in one task: what TaskGroup across yield needs."""
+def test_a_fixtures_setup_and_teardown_run_in_one_task_and_the_test_in_its_own(aio):
+    """A fixture's setup and teardown share one task (what TaskGroup across yield needs).
+
+    The test runs in a task of its own, so that what it sets in its context
+    is its own (tests/test_final_contexts.py has the rest).
+    """
     aio.pytester.makepyfile(
         """
         import asyncio
@@ -206,8 +210,9 @@ def test_one_task_runs_fixture_setup_test_and_teardown(aio):
         async def test_uses(resource):
             tasks["test"] = asyncio.current_task()
 
-        def test_one_task():
-            assert tasks["setup"] is tasks["test"] is tasks["teardown"]
+        def test_tasks():
+            assert tasks["setup"] is tasks["teardown"]
+            assert tasks["test"] is not tasks["setup"]
         """
     )
     aio.run().assert_outcomes(passed=2)

@@ -419,4 +419,140 @@ def test_a_timed_out_step_that_fails_once_cancelled_says_so(
         runner.run(breaks_its_clean_up(), "the test", _timeout(timeouts_module, 0.05))
     assert "\n\nOnce cancelled, it raised ValueError: the clean-up broke\n\n" in str(caught.value)
     assert runner.lost is None
+
+
+def test_each_driver_has_its_own_task_and_a_copy_of_the_callers_context(
+    runner_module: ModuleType,
+) -> None:
+    """A driver's steps share its task; its context is a copy of the caller's at its first step."""
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False)
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    async def set_var(value: str) -> asyncio.Task[object] | None:
+        var.set(value)
+        return asyncio.current_task()
+
+    async def get_var() -> tuple[str, asyncio.Task[object] | None]:
+        return var.get(), asyncio.current_task()
+
+    token = var.set("the caller's")
+    first = runner.driver(what="first")
+    task = runner.run(set_var("first's"), driver=first)
+    assert runner.run(get_var(), driver=first) == ("first's", task)
+    other = runner.driver(what="other")
+    value, other_task = runner.run(get_var(), driver=other, last=True)
+    assert (value, other_task is task) == ("the caller's", False)
+    assert other.ended
+    step = get_var()
+    with pytest.raises(runner_module.StepError, match="the task of other has ended"):
+        runner.run(step, driver=other)
+    assert step.cr_frame is None  # closed, never to be awaited
+    assert runner.run(get_var(), driver=first, last=True) == ("first's", task)
+    var.reset(token)
+    assert var.get() == "unset"
+    runner.close()
+
+
+def test_a_driver_cancelled_between_steps_charges_the_running_step(
+    runner_module: ModuleType,
+) -> None:
+    """The driver's unwind runs in its task; the step running elsewhere fails with its error."""
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False)
+    events: list[str] = []
+    seen: list[tuple[str, str | None]] = []
+
+    async def unwind(cancelled: asyncio.CancelledError, running: str | None) -> BaseException:
+        seen.append((type(cancelled).__name__, running))
+        await asyncio.sleep(0)  # it may take its time: the charged step waits for it
+        return ValueError("what the fixture's TaskGroup raised")
+
+    async def cancel_me_later() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().call_later(0.01, task.cancel)
+
+    async def waits() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            events.append("the running step was cancelled")
+            raise
+
+    async def answer() -> int:
+        return 42
+
+    fixture = runner.driver(what="fixture 'group'", unwind=unwind)
+    runner.run(cancel_me_later(), "fixture 'group'", driver=fixture)
+    with pytest.raises(ValueError, match="what the fixture's TaskGroup raised"):
+        runner.run(waits(), "the test", driver=runner.driver(what="test"), last=True)
+    assert seen == [("CancelledError", "the test")]
+    assert events == ["the running step was cancelled"]
+    # The driver goes on: its next step (the fixture's teardown) runs as usual.
+    assert runner.run(answer(), "fixture 'group''s teardown", driver=fixture, last=True) == 42
+    runner.close()
+
+
+def test_a_driver_cancelled_while_nothing_runs_fails_its_own_next_step(
+    runner_module: ModuleType,
+) -> None:
+    """With no step to charge (the loop closing aside), the driver's next step gets the error."""
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False)
+
+    async def unwind(cancelled: asyncio.CancelledError, running: str | None) -> BaseException:
+        return ValueError(f"unwound while {running} ran")
+
+    async def cancelled_soon() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().call_soon(task.cancel)
+
+    async def answer() -> int:
+        return 42
+
+    fixture = runner.driver(what="fixture 'group'", unwind=unwind)
+    runner.run(cancelled_soon(), driver=fixture)
+    # The cancellation lands once the setup step is over, while nothing runs.
+    assert runner.run(answer(), driver=runner.driver(), last=True) == 42
+    step = answer()
+    with pytest.raises(ValueError, match="unwound while None ran"):
+        runner.run(step, "the teardown", driver=fixture, last=True)
+    assert step.cr_frame is None
+    runner.close()
+
+
+def test_close_unwinds_a_driver_left_between_steps(runner_module: ModuleType) -> None:
+    """A fixture never torn down (an interrupted session): closing the loop unwinds it, quickly."""
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False, grace=5)
+    reported: list[str] = []
+    runner.loop.set_exception_handler(
+        lambda loop, context: reported.append(repr(context.get("exception")))
+    )
+    unwound: list[str | None] = []
+
+    async def unwind(cancelled: asyncio.CancelledError, running: str | None) -> BaseException:
+        unwound.append(running)
+        return ValueError("raised by the fixture as its loop closed")
+
+    async def setup() -> None:
+        pass
+
+    runner.run(setup(), driver=runner.driver(what="fixture 'left'", unwind=unwind))
+    runner.close()
+    assert runner.loop.is_closed()
+    assert unwound == [None]
+    assert reported == ["ValueError('raised by the fixture as its loop closed')"]
+
+
+def test_driver_tasks_are_told_from_the_tasks_of_the_code_under_test(
+    runner_module: ModuleType,
+) -> None:
+    runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False)
+
+    async def start_one() -> tuple[asyncio.Task[None], asyncio.Task[object] | None]:
+        return asyncio.get_running_loop().create_task(asyncio.sleep(3600)), asyncio.current_task()
+
+    started, driver_task = runner.run(start_one(), driver=runner.driver(what="fixture 'x'"))
+    assert driver_task is not None
+    assert runner_module.is_driver(driver_task)
+    assert not runner_module.is_driver(started)
     runner.close()

@@ -307,7 +307,7 @@ def test_a_hanging_fixture_fails_with_the_fixture_timeout(aio):
             "*_ ERROR at setup of test_server _*",
             "fixture 'server' timed out after 0.2 s (--asyncio-fixture-timeout=0.2) and was "
             "cancelled in its event loop.",
-            "fixture 'server', in task '*':",
+            "fixture 'server', in task \"fixture 'server'\":",
             "  test_fixtures.py:8: in server",
             "*_ ERROR at teardown of test_client _*",
             "fixture 'client''s teardown timed out after 0.2 s*",

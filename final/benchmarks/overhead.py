@@ -3,18 +3,28 @@
 Each measurement is a whole ``pytest`` run in a fresh interpreter (collection,
 set-up, the test, teardown, the report). The runs alternate between the
 variants, five rounds by default, and the median of each is reported with its
-ratio to the sync baseline run by the same interpreter and pytest.
+ratio to the sync baseline run by the same interpreter and pytest. The async
+tests run twice: each in a loop of its own (the default), and all of a module's
+in one module loop (``loop_scope="module"``), where what the plugin adds to a
+test is the test's task and context of its own, and nothing else.
 
     env -u PYTHONDONTWRITEBYTECODE python final/benchmarks/overhead.py
     env -u PYTHONDONTWRITEBYTECODE python final/benchmarks/overhead.py \\
-        --pytest-asyncio /tmp/pa-venv/bin/python
+        --pytest-asyncio /tmp/pa-venv/bin/python --baseline /tmp/main/final/src
+    env -u PYTHONDONTWRITEBYTECODE python final/benchmarks/overhead.py --micro
 
 ``--pytest-asyncio PYTHON`` adds pytest-asyncio's figures, measured with an
 interpreter of a throwaway venv where it is installed (it is never a dependency
 of this project). ``--asyncio-timeout SECONDS`` adds the async suite run with
 that timeout (``--asyncio-timeout 60``: what a timeout costs a test that stays
-well within it). PYTHONDONTWRITEBYTECODE must be unset: with it, pytest redoes
-its assertion rewriting on every run and the figures measure that instead.
+well within it). ``--baseline SRC`` adds the async runs with another version
+of the plugin (its ``src`` folder, say of a ``git worktree`` of an earlier
+commit), alternating with this one: before and after a change. ``--micro``
+times one step of a loop runner without pytest instead: a step in the loop's
+shared driver task against a step in a task of its own (what a test costs
+since each test's context is its own). PYTHONDONTWRITEBYTECODE must be unset:
+with it, pytest redoes its assertion rewriting on every run and the figures
+measure that instead.
 """
 
 from __future__ import annotations
@@ -48,6 +58,7 @@ def pytest_pyfunc_call(pyfuncitem):
 def write_suite(root: Path, kind: str) -> Path:
     suite = root / kind
     suite.mkdir()
+    module_loop = kind == "async-module"
     (suite / "pytest.ini").write_text(
         "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
         if kind != "bare"
@@ -57,9 +68,13 @@ def write_suite(root: Path, kind: str) -> Path:
         (suite / "conftest.py").write_text(BARE_RUNNER)
     for module in range(MODULES):
         lines = ["import pytest", ""]
+        if module_loop:
+            lines += ['pytestmark = pytest.mark.asyncio(loop_scope="module")', ""]
         for number in range(PER_MODULE):
             if kind == "sync":
                 lines += [f"def test_{number}():", "    pass", ""]
+            elif module_loop:
+                lines += [f"async def test_{number}():", "    pass", ""]
             else:
                 lines += ["@pytest.mark.asyncio", f"async def test_{number}():", "    pass", ""]
         (suite / f"test_m{module}.py").write_text("\n".join(lines))
@@ -76,6 +91,35 @@ def timed_run(python: str, suite: Path, plugin_args: list[str], env: dict[str, s
     return elapsed
 
 
+def micro(rounds: int, steps: int = 20000) -> None:
+    """Per-step cost of the loop runner alone: the shared driver against a task per step."""
+    sys.path.insert(0, str(SRC))
+    import asyncio
+
+    from pytest_aioloop.runner import LoopRunner
+
+    async def noop() -> None:
+        pass
+
+    runner = LoopRunner(asyncio.new_event_loop, debug=False)
+    shared: list[float] = []
+    own: list[float] = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(steps):
+            runner.run(noop())
+        shared.append((time.perf_counter() - start) / steps * 1e6)
+        start = time.perf_counter()
+        for _ in range(steps):
+            runner.run(noop(), driver=runner.driver(what="the test"), last=True)
+        own.append((time.perf_counter() - start) / steps * 1e6)
+    runner.close()
+    print(f"{steps} steps per round, median of {rounds} alternating rounds")
+    print(f"python {sys.version.split()[0]}")
+    print(f"  a step in the loop's shared driver task   {statistics.median(shared):6.1f} us")
+    print(f"  a step in a task of its own (each test)   {statistics.median(own):6.1f} us")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -85,7 +129,12 @@ def main() -> None:
         metavar="SECONDS",
         help="add the async suite run with --asyncio-timeout=SECONDS",
     )
+    parser.add_argument("--baseline", metavar="SRC", help="another version's src folder")
+    parser.add_argument("--micro", action="store_true", help="time the loop runner alone")
     args = parser.parse_args()
+    if args.micro:
+        micro(args.rounds)
+        return
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
         sys.exit("unset PYTHONDONTWRITEBYTECODE first: env -u PYTHONDONTWRITEBYTECODE ...")
 
@@ -97,7 +146,10 @@ def main() -> None:
     no_plugins = ["-p", "no:aioloop", "-p", "no:asyncio"]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        sync, asynchronous, bare = (write_suite(root, kind) for kind in ("sync", "async", "bare"))
+        sync, asynchronous, module, bare = (
+            write_suite(root, kind) for kind in ("sync", "async", "async-module", "bare")
+        )
+        ours = [*no_plugins, "-p", "pytest_aioloop.plugin"]
         variants: dict[str, tuple[str, Path, list[str], dict[str, str]]] = {
             "sync tests, pytest-aioloop loaded": (
                 sys.executable,
@@ -105,12 +157,8 @@ def main() -> None:
                 [*no_plugins, "-p", "pytest_aioloop.plugin"],
                 ours_env,
             ),
-            "async tests, pytest-aioloop": (
-                sys.executable,
-                asynchronous,
-                [*no_plugins, "-p", "pytest_aioloop.plugin"],
-                ours_env,
-            ),
+            "async tests, pytest-aioloop": (sys.executable, asynchronous, ours, ours_env),
+            "async tests, module loop, pytest-aioloop": (sys.executable, module, ours, ours_env),
             "async tests, bare asyncio.Runner per test": (sys.executable, bare, no_plugins, env),
         }
         if args.asyncio_timeout:
@@ -124,6 +172,23 @@ def main() -> None:
                     f"--asyncio-timeout={args.asyncio_timeout}",
                 ],
                 ours_env,
+            )
+        if args.baseline:
+            baseline_env = {
+                **env,
+                "PYTHONPATH": os.pathsep.join(filter(None, [args.baseline, env.get("PYTHONPATH")])),
+            }
+            variants["async tests, pytest-aioloop baseline"] = (
+                sys.executable,
+                asynchronous,
+                ours,
+                baseline_env,
+            )
+            variants["async tests, module loop, pytest-aioloop baseline"] = (
+                sys.executable,
+                module,
+                ours,
+                baseline_env,
             )
         if args.pytest_asyncio:
             variants["sync tests, pytest-asyncio loaded"] = (args.pytest_asyncio, sync, [], env)
@@ -147,13 +212,17 @@ def main() -> None:
         spread = f"{min(times[name]):.2f}-{max(times[name]):.2f}"
         per_test = (median - reference) / (MODULES * PER_MODULE) * 1e6
         print(
-            f"  {name:45} {median:6.2f} s  ({spread})  "
+            f"  {name:50} {median:6.2f} s  ({spread})  "
             f"ratio {median / reference:4.2f}x  ({per_test:+5.0f} us/test)"
         )
         if "timeout" in name:
             untimed = medians["async tests, pytest-aioloop"]
             extra = (median - untimed) / (MODULES * PER_MODULE) * 1e6
-            print(f"  {'':45} {median / untimed - 1:+6.1%} over no timeout ({extra:+.0f} us/test)")
+            print(f"  {'':50} {median / untimed - 1:+6.1%} over no timeout ({extra:+.0f} us/test)")
+    for name in [name for name in medians if name.endswith(" baseline")]:
+        after = name.removesuffix(" baseline")
+        change = (medians[after] - medians[name]) / (MODULES * PER_MODULE) * 1e6
+        print(f"  {after}: {change:+.1f} us/test against the baseline")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 async def in_a_request() -> AsyncIterator[str]:
     token = request_id.set("req-42")
     yield request_id.get()
-    # Resetting needs the context the token was made in: the fixture's setup,
-    # its teardown and the test must all run in one task for this to work.
+    # Resetting needs the context the token was made in: the fixture's setup
+    # and its teardown must run in one task, with one context, for this to work.
     request_id.reset(token)
 
 

@@ -9,9 +9,17 @@ entry point ``aioloop``.
 
 from pytest_aioloop.clock import VirtualClock
 from pytest_aioloop.config import LoopScope
+from pytest_aioloop.diagnostics import SplitLoopWarning
 from pytest_aioloop.fixtures import fixture
 from pytest_aioloop.items import is_async_test
 
 __version__ = "1.0.0"
 
-__all__ = ["LoopScope", "VirtualClock", "__version__", "fixture", "is_async_test"]
+__all__ = [
+    "LoopScope",
+    "SplitLoopWarning",
+    "VirtualClock",
+    "__version__",
+    "fixture",
+    "is_async_test",
+]

@@ -7,11 +7,16 @@ bind the fixture function to the test class instance, and record the value or
 the error as the fixture's cached result so that pytest does not run it again
 for every test in its scope. pytest has no public API for either, so both are
 borrowed here from ``_pytest.fixtures`` (pytest 8.4 to 9.x), in one place.
+
+``--asyncio-show-loops`` writes to the terminal while a test runs, as pytest's
+own ``--setup-show`` does: past the output capture, which only pytest's
+capture manager (a plugin object, not public API) can suspend.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -55,3 +60,16 @@ def closest_fixturedef(item: pytest.Item, name: str) -> pytest.FixtureDef[Any] |
     manager = item.session._fixturemanager
     definitions = manager.getfixturedefs(name, item)
     return definitions[-1] if definitions else None
+
+
+@contextlib.contextmanager
+def capture_suspended(config: pytest.Config) -> Iterator[None]:
+    """Write to the terminal past pytest's output capture, as ``--setup-show`` does."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is not None:
+        capman.suspend_global_capture()
+    try:
+        yield
+    finally:
+        if capman is not None:
+            capman.resume_global_capture()

@@ -4,13 +4,14 @@
 ``loop_scope``; it records the function as the plugin's to run, so strict mode
 knows it from another async plugin's fixture. Each fixture *definition* is
 classified once (:func:`classify`); at every set-up of the fixture, the plugin's
-``pytest_fixture_setup`` runs it in its loop's driver task (:func:`run_fixture`).
+``pytest_fixture_setup`` runs it in its loop (:func:`run_fixture`), in the task
+that :mod:`pytest_aioloop.contexts` gives it: an async generator fixture's
+setup and teardown in one task of their own.
 """
 
 from __future__ import annotations
 
 import contextvars
-import functools
 import inspect
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
@@ -19,7 +20,7 @@ from typing import Any, Literal, NoReturn, TypeVar, cast, overload
 
 import pytest
 
-from pytest_aioloop import _pytest_compat, loops
+from pytest_aioloop import _pytest_compat, contexts, loops
 from pytest_aioloop.config import InvalidScope, LoopScope
 from pytest_aioloop.runner import LoopRunner
 from pytest_aioloop.timeouts import Timeout
@@ -137,35 +138,64 @@ def run_fixture(
     """Set up one async fixture in ``runner``'s loop; schedule its teardown there too.
 
     What pytest's own ``pytest_fixture_setup`` does for a sync fixture, with the
-    calls into the fixture function made in the loop's driver task. ``timeout``
-    bounds the set-up, and the teardown separately.
+    calls into the fixture function made in the loop: an async generator's
+    setup and teardown in one task of its own, a coroutine in a task for that
+    one step. What the fixture set in its context is then published to the
+    sync context, until its teardown (see :mod:`pytest_aioloop.contexts`).
+    ``timeout`` bounds the set-up, and the teardown separately.
     """
     __tracebackhide__ = True
     kwargs = {argname: request.getfixturevalue(argname) for argname in fixturedef.argnames}
     function = _pytest_compat.fixture_function(fixturedef, request)
-    what = f"fixture {fixturedef.argname!r}"
+    name = fixturedef.argname
+    what = f"fixture {name!r}"
     try:
         if kind.generator:
             generator: AsyncGenerator[Any, None] = function(**kwargs)
-            value, context = loops.run(
-                runner, _first_step(generator, fixturedef.argname), what, timeout
-            )
+            task = contexts.fixture_task(runner, generator, name)
+            started = _Started()
+            try:
+                value, context = loops.run(
+                    runner, _first_step(generator, name, started), what, timeout, driver=task
+                )
+            except BaseException:
+                if started.yielded:
+                    # It yielded, and then the step failed anyway (charged with the
+                    # error of another fixture's task): it is set up, so tear it down.
+                    loops.run(
+                        runner,
+                        _last_step(generator, name),
+                        f"{what}'s teardown",
+                        timeout,
+                        driver=task,
+                        last=True,
+                    )
+                else:
+                    task.end()
+                raise
         else:
-            value, context = loops.run(runner, _with_context(function(**kwargs)), what, timeout)
-        # Context variables the fixture set reach tests and fixtures in other loops
-        # too: copy them into the caller's context, and undo that after teardown.
-        # (Finalizers run last-in, first-out: this one after the teardown below.)
-        request.addfinalizer(_apply(context))
+            task = contexts.step_task(runner, what)
+            value, context = loops.run(
+                runner, _with_context(function(**kwargs)), what, timeout, driver=task, last=True
+            )
+        # Finalizers run last-in, first-out: the reset after the teardown below.
+        reset = contexts.publish(context)
+        if reset is not None:
+            request.addfinalizer(reset)
         if kind.generator:
-            request.addfinalizer(
-                functools.partial(
-                    loops.run,
+
+            def tear_down() -> None:
+                __tracebackhide__ = True
+                loops.run(
                     runner,
-                    _last_step(generator, fixturedef.argname),
+                    _last_step(generator, name),
                     f"{what}'s teardown",
                     timeout,
+                    driver=task,
+                    last=True,
                 )
-            )
+
+            request.addfinalizer(tear_down)
     except (Exception, pytest.fail.Exception, pytest.skip.Exception) as error:
         _pytest_compat.cache_error(fixturedef, request, error)
         raise
@@ -192,6 +222,15 @@ def refuse(
         raise
 
 
+class _Started:
+    """Whether an async generator fixture has reached its ``yield``."""
+
+    __slots__ = ("yielded",)
+
+    def __init__(self) -> None:
+        self.yielded = False
+
+
 # __tracebackhide__: these frames are the plugin's, left out of a timeout's report.
 
 
@@ -202,21 +241,22 @@ async def _with_context(awaitable: Awaitable[T]) -> tuple[T, contextvars.Context
 
 
 async def _first_step(
-    generator: AsyncGenerator[T, None], name: str
+    generator: AsyncGenerator[T, None], name: str, started: _Started
 ) -> tuple[T, contextvars.Context]:
     __tracebackhide__ = True
-    yielded = True
     try:
         value = await generator.__anext__()
     except StopAsyncIteration:
-        yielded = False
-    if not yielded:  # failed outside the except: no "During handling of ..." chain
-        pytest.fail(
-            f"async fixture {name!r} returned without yielding a value: an async generator "
-            "fixture must yield exactly once (its value), then run its teardown.",
-            pytrace=False,
-        )
-    return value, contextvars.copy_context()
+        pass
+    else:
+        started.yielded = True
+        return value, contextvars.copy_context()
+    # Failed outside the except: no "During handling of ..." chain.
+    pytest.fail(
+        f"async fixture {name!r} returned without yielding a value: an async generator "
+        "fixture must yield exactly once (its value), then run its teardown.",
+        pytrace=False,
+    )
 
 
 async def _last_step(generator: AsyncGenerator[Any, None], name: str) -> None:
@@ -227,20 +267,3 @@ async def _last_step(generator: AsyncGenerator[Any, None], name: str) -> None:
         return
     await generator.aclose()
     pytest.fail(f"async fixture {name!r} yielded more than once: yield only once.", pytrace=False)
-
-
-def _apply(context: contextvars.Context) -> Callable[[], None]:
-    changed: list[tuple[contextvars.ContextVar[Any], contextvars.Token[Any]]] = []
-    for var, value in context.items():
-        if var.get(_MISSING) is not value:
-            changed.append((var, var.set(value)))
-
-    def reset() -> None:
-        while changed:
-            var, token = changed.pop()
-            var.reset(token)
-
-    return reset
-
-
-_MISSING = object()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pytest_aioloop import loops
+from pytest_aioloop import contexts, loops
 from pytest_aioloop.config import AsyncioMark, Clock, LoopScope
 from pytest_aioloop.runner import LoopFactory, LoopRunner
 from pytest_aioloop.timeouts import Timeout
@@ -29,6 +29,8 @@ class AsyncTest:
     """What the plugin needs to know to run one async test item."""
 
     loop_scope: LoopScope
+    #: the loop scope comes from the test's marker (else from the default).
+    loop_scope_given: bool
     #: the loop factory the item is parametrized with; None: the default one.
     factory: LoopFactory | None
     #: the fixtures to pass: the names the test function takes.
@@ -80,6 +82,7 @@ def classify(
     names = inspect.signature(function).parameters
     return AsyncTest(
         loop_scope=mark.loop_scope or default_scope,
+        loop_scope_given=mark.loop_scope is not None,
         factory=factory,
         argnames=tuple(name for name in names if name in item.fixturenames),
         hypothesis=not inspect.iscoroutinefunction(getattr(function, "__func__", function)),
@@ -89,7 +92,11 @@ def classify(
 
 
 def run_test(item: pytest.Function, test: AsyncTest, runner: LoopRunner) -> None:
-    """Call the test function and run the coroutine it returns in ``runner``'s loop."""
+    """Call the test function and run the coroutine it returns in ``runner``'s loop.
+
+    In a task of its own, from the sync context as it is now: what the test
+    sets is dropped with that task (see :mod:`pytest_aioloop.contexts`).
+    """
     __tracebackhide__ = True
     funcargs = item.funcargs
     kwargs = {name: funcargs[name] for name in test.argnames}
@@ -99,7 +106,8 @@ def run_test(item: pytest.Function, test: AsyncTest, runner: LoopRunner) -> None
             coroutine = _under_pdb(function.__wrapped__(**kwargs))
         else:
             coroutine = function(**kwargs)
-        loops.run(runner, coroutine, "the test", test.timeout)
+        task = contexts.step_task(runner, item.nodeid)
+        loops.run(runner, coroutine, "the test", test.timeout, driver=task, last=True)
         return
     # hypothesis.given wraps the async function in a sync one that calls
     # `.hypothesis.inner_test` once per example; Hypothesis documents replacing
@@ -109,7 +117,8 @@ def run_test(item: pytest.Function, test: AsyncTest, runner: LoopRunner) -> None
 
     def run_example(*args: Any, **kwargs: Any) -> None:
         __tracebackhide__ = True
-        loops.run(runner, inner(*args, **kwargs), "the test", test.timeout)
+        task = contexts.step_task(runner, item.nodeid)
+        loops.run(runner, inner(*args, **kwargs), "the test", test.timeout, driver=task, last=True)
 
     handle.inner_test = run_example
     try:

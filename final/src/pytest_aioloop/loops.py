@@ -12,19 +12,22 @@ teardown has run by the time its loop is closed.
 
 A loop's clock (:mod:`pytest_aioloop.clock`) is chosen when it is opened, by
 the test it is opened for, and applied right after the factory makes it.
+
+Each loop has a short name that says whose it is (:func:`loop_name`): the
+"module loop of test_api.py", the "function loop of test_api.py::test_login".
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Coroutine, Mapping
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
 from pytest_aioloop import clock as clocks
 from pytest_aioloop.config import Clock, LoopScope
-from pytest_aioloop.runner import LoopFactory, LoopRunner, StepError
+from pytest_aioloop.runner import Driver, LoopFactory, LoopRunner, StepError
 from pytest_aioloop.timeouts import Timeout
 from pytest_aioloop.watchdog import Watchdog
 
@@ -52,21 +55,57 @@ def scope_node(node: Node, scope: LoopScope) -> Node:
     return node.session
 
 
+def loop_name(node: Node, factory_name: str | None = None) -> str:
+    """The short name of ``node``'s loop: "module loop of test_api.py", "session loop".
+
+    ``factory_name`` (a name that ``pytest_asyncio_loop_factories`` gave the
+    loop factory) is added in parentheses.
+    """
+    if isinstance(node, pytest.Session):
+        name = "session loop"
+    else:
+        kind = (
+            "function"
+            if isinstance(node, pytest.Item)
+            else "class"
+            if isinstance(node, pytest.Class)
+            else "module"
+            if isinstance(node, pytest.Module)
+            else "package"
+        )
+        name = f"{kind} loop of {node.nodeid or node.name}"
+    return f"{name} ({factory_name})" if factory_name else name
+
+
+class LoopObserver(Protocol):
+    """What is told when a loop opens and closes (``--asyncio-show-loops``)."""
+
+    def opened(self, runner: LoopRunner, node: Node) -> None: ...
+
+    def closed(self, runner: LoopRunner, node: Node) -> None: ...
+
+
 class Loops:
     """The open runners, by (collector, loop factory)."""
 
-    def __init__(self, *, debug: bool, watchdog: Watchdog) -> None:
+    def __init__(
+        self, *, debug: bool, watchdog: Watchdog, factory_names: Mapping[LoopFactory, str]
+    ) -> None:
         self._debug = debug
         #: the run's real-time alarms, shared by every loop (one thread for all).
         self._watchdog = watchdog
+        #: the names of the loop factories, for the loops' names.
+        self._factory_names = factory_names
         self._open: dict[tuple[Node, LoopFactory], LoopRunner] = {}
+        self.observer: LoopObserver | None = None
 
     def runner(self, node: Node, factory: LoopFactory, clock: Clock = Clock.REAL) -> LoopRunner:
         """The runner of ``node``'s loop, opened now with ``clock`` if it is not open yet."""
         key = (node, factory)
         runner = self._open.get(key)
         if runner is None:
-            runner = LoopRunner(factory, debug=self._debug, watchdog=self._watchdog)
+            name = loop_name(node, self._factory_names.get(factory))
+            runner = LoopRunner(factory, debug=self._debug, watchdog=self._watchdog, name=name)
             try:
                 clocks.apply(runner.loop, clock)
             except BaseException:
@@ -76,15 +115,23 @@ class Loops:
             # Only a node in the current chain of set-up nodes takes finalizers; the
             # callers ask for a loop while setting up or calling a test below it.
             node.addfinalizer(functools.partial(self._close, key))
+            if self.observer is not None:
+                self.observer.opened(runner, node)
         return runner
 
     def _close(self, key: tuple[Node, LoopFactory]) -> None:
-        self._open.pop(key).close()
+        runner = self._open.pop(key)
+        try:
+            runner.close()
+        finally:
+            if self.observer is not None:
+                self.observer.closed(runner, key[0])
 
     def close_all(self) -> None:
         """Close what is still open at the end of the session (after an interrupt)."""
         while self._open:
-            self._open.popitem()[1].close()
+            key = next(reversed(self._open))
+            self._close(key)
 
 
 def run(
@@ -92,6 +139,9 @@ def run(
     coroutine: Coroutine[Any, Any, T],
     what: str,
     timeout: Timeout | None = None,
+    *,
+    driver: Driver | None = None,
+    last: bool = False,
 ) -> T:
     """``runner.run()``, with what the code under test did wrong reported as a misuse.
 
@@ -101,6 +151,6 @@ def run(
     """
     __tracebackhide__ = True
     try:
-        return runner.run(coroutine, what, timeout)
+        return runner.run(coroutine, what, timeout, driver=driver, last=last)
     except StepError as error:
         raise pytest.fail.Exception(str(error), pytrace=False) from None

@@ -8,20 +8,24 @@ work to the module that owns it:
 * the loops, one per collector scope: :mod:`pytest_aioloop.loops`, each run by
   a :class:`~pytest_aioloop.runner.LoopRunner`;
 * async tests: :mod:`pytest_aioloop.items`; async fixtures:
-  :mod:`pytest_aioloop.fixtures`; free ports: :mod:`pytest_aioloop.ports`;
+  :mod:`pytest_aioloop.fixtures`; the task and context each of them runs in:
+  :mod:`pytest_aioloop.contexts`; free ports: :mod:`pytest_aioloop.ports`;
 * timeouts: :mod:`pytest_aioloop.timeouts`, cut by the runner at the alarms of
-  a :class:`~pytest_aioloop.watchdog.Watchdog`.
+  a :class:`~pytest_aioloop.watchdog.Watchdog`;
 * the virtual clock (``clock="virtual"``, the ``aioloop_clock`` fixture):
-  :mod:`pytest_aioloop.clock`.
+  :mod:`pytest_aioloop.clock`;
+* which loop each ran in, when that matters (a mixed-loop failure, a split
+  loop, ``--asyncio-show-loops``): :mod:`pytest_aioloop.diagnostics`.
 
 Everything about a test or a fixture definition is worked out once (at
 collection, or at a fixture's first set-up). What runs for every test of a
 suite is ``pytest_runtest_setup`` (one assignment), ``pytest_pyfunc_call`` (one
 stash look-up for a sync test) and, for every fixture set-up,
-``pytest_fixture_setup`` (one dictionary look-up for a sync fixture). A test's
-timeout is resolved at collection too: without one, running it costs nothing
-more; with one, an alarm is armed and disarmed around each step. A test with the
-real clock pays nothing for the virtual one.
+``pytest_fixture_setup`` (one dictionary look-up for a sync fixture), and
+``pytest_runtest_makereport`` (one check per phase; a failure's error is looked
+at). A test's timeout is resolved at collection too: without one, running it
+costs nothing more; with one, an alarm is armed and disarmed around each step. A
+test with the real clock pays nothing for the virtual one.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from pytest_aioloop.config import (
     Mode,
     Settings,
 )
+from pytest_aioloop.diagnostics import LoopLog, ShowLoops
 from pytest_aioloop.fixtures import AsyncFixture, classify, refuse, run_fixture
 from pytest_aioloop.items import (
     ASYNC_TEST,
@@ -70,7 +75,13 @@ class State:
         self.settings = settings
         self.timeouts = timeouts
         self.watchdog = Watchdog()  # its thread starts with the first alarm, if any
-        self.loops = Loops(debug=settings.debug, watchdog=self.watchdog)
+        #: the names pytest_asyncio_loop_factories gave the loop factories.
+        self.factory_names: dict[LoopFactory, str] = {}
+        self.loops = Loops(
+            debug=settings.debug, watchdog=self.watchdog, factory_names=self.factory_names
+        )
+        #: which loop each async fixture ran in, for the diagnostics.
+        self.log = LoopLog(self.factory_names)
         #: each fixture definition's description, computed at its first set-up.
         self.fixtures: dict[pytest.FixtureDef[Any], AsyncFixture | None] = {}
         #: the test being set up, run or torn down.
@@ -104,6 +115,10 @@ class State:
                 pytrace=False,
             ) from None
 
+    def test_runner(self, item: pytest.Function, test: AsyncTest) -> LoopRunner:
+        """The runner of the loop that the async test ``item`` runs in."""
+        return self.runner(scope_node(item, test.loop_scope), item)
+
 
 STATE = pytest.StashKey[State]()
 POLICY_FIXTURE = "event_loop_policy"
@@ -120,6 +135,14 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         help="'strict': run only tests marked asyncio and fixtures made with "
         "pytest_aioloop.fixture; 'auto': run every async test and fixture. "
         "Overrides the asyncio_mode ini option.",
+    )
+    group.addoption(
+        "--asyncio-show-loops",
+        dest="asyncio_show_loops",
+        action="store_true",
+        default=False,
+        help="show, in the manner of --setup-show, where each event loop is opened and "
+        "closed, and which loop each async test and fixture runs in",
     )
     group.addoption(
         "--asyncio-debug",
@@ -192,7 +215,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "session; timeout (seconds) overrides --asyncio-timeout for this test, 0 or None for "
         "no timeout; clock is real or virtual.",
     )
-    config.stash[STATE] = State(Settings.from_config(config), TimeoutSettings.from_config(config))
+    state = config.stash[STATE] = State(
+        Settings.from_config(config), TimeoutSettings.from_config(config)
+    )
+    if config.getoption("asyncio_show_loops"):
+        show = ShowLoops(config, state.log, state.test_runner)
+        state.loops.observer = show
+        config.pluginmanager.register(show, "aioloop-show-loops")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -251,6 +280,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 pytrace=False,
             )
         return
+    state.factory_names.update((factory, name) for name, factory in factories.items())
     names = asyncio_mark.loop_factories or tuple(factories)
     params = [
         pytest.param(factories[name], id=name)
@@ -375,7 +405,13 @@ def pytest_fixture_setup(
             )
         return None  # another plugin's fixture, or pytest's own error
     cache_scope = LoopScope(fixturedef.scope)
-    loop_scope = kind.loop_scope or settings.default_fixture_loop_scope or cache_scope
+    if kind.loop_scope is not None:
+        loop_scope, source = kind.loop_scope, "given"
+    elif settings.default_fixture_loop_scope is not None:
+        loop_scope = settings.default_fixture_loop_scope
+        source = "asyncio_default_fixture_loop_scope"
+    else:
+        loop_scope, source = cache_scope, "its scope"
     if loop_scope.width < cache_scope.width:
         refuse(
             fixturedef,
@@ -403,6 +439,12 @@ def pytest_fixture_setup(
             f"loop_scope={test.loop_scope.value!r}, or the test a narrower loop_scope.",
         )
     runner = state.runner(scope_node(request.node, loop_scope), item)
+    state.log.fixture_ran(fixturedef, runner, loop_scope, source)
+    if test is not None and loop_scope.width < test.loop_scope.width:
+        # A defaulted loop scope narrower than the test's: pytest-asyncio's
+        # behaviour (a loop of its own), which is a trap worth a warning.
+        assert item is not None
+        state.log.split_loop(item, test, fixturedef, runner, state.factory(item))
     return _pytest_compat.setup_result(
         run_fixture(kind, fixturedef, request, runner, state.timeouts.fixtures)
     )
@@ -415,7 +457,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if test is None:
         return None
     state = pyfuncitem.config.stash[STATE]
-    runner = state.runner(scope_node(pyfuncitem, test.loop_scope), pyfuncitem)
+    runner = state.test_runner(pyfuncitem, test)
     if test.loop_scope is not LoopScope.FUNCTION:  # a loop of its own has the test's clock
         _check_shared_clock(pyfuncitem, test, runner)
     run_test(pyfuncitem, test, runner)
@@ -434,6 +476,28 @@ def _check_shared_clock(item: pytest.Item, test: AsyncTest, runner: LoopRunner) 
             "loop of its own (loop_scope='function').",
             pytrace=False,
         )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> pytest.TestReport | None:
+    """A test or fixture failing with an error that means mixed loops: say which loops met.
+
+    The report is pytest's own (``TestReport.from_item_and_call``, what pytest's
+    implementation of this hook returns), with an "event loops" section, which
+    pytest prints with the failure (and pytest-xdist carries to the controller).
+    Every other report is left to pytest: that costs one check per phase.
+    """
+    if call.excinfo is None:
+        return None
+    state = item.config.stash[STATE]
+    section = state.log.explain(item, call.excinfo.value, state.factory(item))
+    if section is None:
+        return None
+    report = pytest.TestReport.from_item_and_call(item, call)
+    report.sections.append(("event loops", section))
+    return report
 
 
 def pytest_enter_pdb(config: pytest.Config) -> None:

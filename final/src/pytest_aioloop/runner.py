@@ -1,26 +1,36 @@
-"""One event loop's whole life, and the one task that runs every coroutine in it.
+"""One event loop's whole life, and the driver tasks that run every coroutine in it.
 
 A :class:`LoopRunner` owns one event loop, from its creation by a loop factory to
 its close, with the discipline of :func:`asyncio.run` and :class:`asyncio.Runner`:
 when the loop's scope ends, the tasks still pending in it are cancelled, async
 generators are shut down, then the default executor, and the loop is closed.
-The driver task (below) does those steps as its last one, in a single run of
-the loop rather than asyncio.Runner's three: a function-scoped loop is opened
-and closed for every async test, so this is on the per-test path. No event
-loop policy is consulted and no loop is installed as "the current loop": a
-loop factory makes the loop, and asyncio code finds it with
-``get_running_loop()``.
+Those steps run as one step of their own, in a single run of the loop rather
+than asyncio.Runner's three: a function-scoped loop is opened and closed for
+every async test, so this is on the per-test path. No event loop policy is
+consulted and no loop is installed as "the current loop": a loop factory makes
+the loop, and asyncio code finds it with ``get_running_loop()``.
 
-Every coroutine that the plugin runs in one loop -- an async fixture's setup,
-the test, the fixture's teardown -- runs inside **one long-lived task** of that
-loop, the *driver*, fed one coroutine at a time: :meth:`LoopRunner.run` hands a
-coroutine to the driver and runs the loop until the driver has finished it.
-This is the design of anyio's pytest plugin, and what it buys:
+**Steps and drivers.** Every coroutine that the plugin runs in a loop -- an
+async fixture's setup, the test, the fixture's teardown -- is a *step*: one
+:meth:`LoopRunner.run` call, which hands the coroutine to a :class:`Driver`
+and runs the loop until the step's outcome is set. A driver is one task of the
+loop that runs the steps handed to it one at a time, in that task and so in its
+one context. What belongs to a task (a ``TaskGroup``, ``asyncio.timeout()``)
+can therefore be entered in one step and left in a later step of the same
+driver: a fixture's setup and teardown. Which driver runs what, and with which
+context, is decided by the caller (:mod:`pytest_aioloop.contexts`); without a
+driver, every step runs in the loop's own default driver, one task for all
+(the design of anyio's pytest plugin).
 
-* context variables that a fixture sets are seen by the test and by the
-  fixture's teardown, because they all run in the driver's context;
-* what belongs to a task (a ``TaskGroup``, ``asyncio.timeout()``) can be
-  entered in a fixture's setup and left in its teardown.
+**A driver cancelled between its steps.** A driver waiting for its next step can
+still be cancelled: by a ``TaskGroup`` entered in its last step whose child
+crashed, by an ``asyncio.timeout()`` entered there that expired. The code that
+holds them is suspended (a fixture at its ``yield``), so the driver hands the
+``CancelledError`` to its ``unwind`` callback, in its own task (the fixture
+throws it in at its ``yield``, where the ``TaskGroup`` or ``timeout`` turns it
+into the real error), and *charges* the error that comes out to the step
+running in the loop at the time: that step is cancelled and fails with it.
+With no step to charge, the next step of that driver fails with it instead.
 
 **No step is waited on that can no longer finish.** ``run()`` runs the loop
 until the step's outcome is set, whatever that outcome is (``run_until_complete``
@@ -52,8 +62,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pytest_aioloop.watchdog import Alarm, Watchdog
@@ -65,13 +76,14 @@ T = TypeVar("T")
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
+#: What a driver does when it is cancelled between two of its steps: called with
+#: the CancelledError and the name of the step running in the loop (None: none),
+#: in the driver's task; returns the error to charge that step with.
+Unwind = Callable[[asyncio.CancelledError, "str | None"], Awaitable[BaseException]]
+
 #: Real seconds that a cancelled step, or a task cancelled as its loop closes,
 #: gets to finish before the loop gives up on it.
 GRACE = 2.0
-
-# What the driver is handed: a coroutine to run, and the future for its outcome.
-# None: the scope has ended, shut the loop down.
-_Step = tuple[Coroutine[Any, Any, Any], "asyncio.Future[Any]"] | None
 
 
 class StepError(RuntimeError):
@@ -99,8 +111,172 @@ class _Deadline:
         self.report: str | None = None
 
 
+class _Step:
+    """One coroutine handed to a driver, and the future for its outcome."""
+
+    __slots__ = (
+        "charge",
+        "charged_by",
+        "coroutine",
+        "driver",
+        "finished",
+        "last",
+        "outcome",
+        "what",
+    )
+
+    def __init__(
+        self,
+        coroutine: Coroutine[Any, Any, Any],
+        outcome: asyncio.Future[Any],
+        what: str,
+        driver: Driver,
+        last: bool,
+    ) -> None:
+        self.coroutine = coroutine
+        self.outcome = outcome
+        self.driver = driver
+        #: the driver's task ends after this step.
+        self.last = last
+        #: the step's coroutine has run to its end (its outcome may wait for a charge).
+        self.finished = False
+        #: the driver whose cancellation is charged to this step, and the error
+        #: (None while that driver is still unwinding).
+        self.charged_by: Driver | None = None
+        self.charge: BaseException | None = None
+        #: names the step in messages ("the test", "fixture 'db'").
+        self.what = what
+
+
+class Driver:
+    """One task of a loop, which runs the steps handed to it one at a time, in its context.
+
+    Made by :meth:`LoopRunner.driver`; its task starts with its first step and
+    ends after a step run with ``last=True`` (or at :meth:`end`).
+    """
+
+    __slots__ = ("_context", "_ended", "_error", "_inbox", "_runner", "_unwind", "task", "what")
+
+    def __init__(
+        self,
+        runner: LoopRunner,
+        context: contextvars.Context | None,
+        what: str,
+        unwind: Unwind | None,
+    ) -> None:
+        self._runner = runner
+        self._context = context
+        #: names the driver in messages ("fixture 'db'").
+        self.what = what
+        self._unwind = unwind
+        self.task: asyncio.Task[None] | None = None
+        self._inbox: asyncio.Future[_Step | None] | None = None
+        self._ended = False
+        #: an unwind's error that no running step could be charged with.
+        self._error: BaseException | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self._ended or (self.task is not None and self.task.done())
+
+    def end(self) -> None:
+        """No more steps: the task returns the next time the loop runs (or as it closes)."""
+        self._ended = True
+        if self._inbox is not None and not self._inbox.done():
+            self._inbox.set_result(None)
+
+    def _hand(self, step: _Step) -> None:
+        if self.task is None:
+            loop = self._runner.loop
+            # The task's context is fixed here, once: a copy of the one given. Its
+            # name shows in asyncio's messages ("Task <Task pending name=...> got
+            # Future ... attached to a different loop").
+            if self._context is None:
+                self.task = loop.create_task(self._drive(step), name=self.what)
+            else:
+                self.task = self._context.run(loop.create_task, self._drive(step), name=self.what)
+            return
+        assert self._inbox is not None
+        assert not self._inbox.done(), "a step is pending already"
+        self._inbox.set_result(step)
+
+    async def _drive(self, step: _Step | None) -> None:
+        __tracebackhide__ = True
+        runner = self._runner
+        loop = runner.loop
+        while step is not None:
+            if not step.last:
+                # The next inbox must exist before run() can return and be called again.
+                self._inbox = loop.create_future()
+            outcome = step.outcome
+            if outcome.done():  # abandoned before it started (see _abandon)
+                step.coroutine.close()
+            elif self._error is not None:
+                step.coroutine.close()
+                error, self._error = self._error, None
+                runner._finished(step, error)
+            else:
+                runner._running = step
+                try:
+                    result = await step.coroutine
+                except GeneratorExit:
+                    raise  # the loop was lost, and its tasks are being discarded
+                # The caller gets every outcome, as asyncio.run() does.
+                except BaseException as error:
+                    if isinstance(error, asyncio.CancelledError) or step.charged_by is not None:
+                        # The step was cancelled (by a TaskGroup whose child failed, by
+                        # _abandon, by a charge): report it, and take the next step as usual.
+                        _uncancel_current_task()
+                    runner._finished(step, error)
+                else:
+                    if step.charged_by is not None:
+                        _uncancel_current_task()  # it swallowed the charge's cancellation
+                    runner._finished(step, None, result)
+            if step.last:
+                return
+            step = await self._next()
+
+    async def _next(self) -> _Step | None:
+        __tracebackhide__ = True
+        while True:
+            assert self._inbox is not None
+            try:
+                return await self._inbox
+            except asyncio.CancelledError as cancelled:
+                if self._unwind is None or self._ended:
+                    raise
+                if self._inbox.cancelled():  # cancelled through the inbox it waited for
+                    self._inbox = self._runner.loop.create_future()
+                error = await self._unwound(cancelled)
+                if self._runner._closing:
+                    raise error from None  # reported by _shut_down, as a task's error
+
+    async def _unwound(self, cancelled: asyncio.CancelledError) -> BaseException:
+        """Cancelled between steps: unwind, and charge the error to the running step."""
+        __tracebackhide__ = True
+        runner = self._runner
+        step = runner._running
+        if runner._closing or step is None or step.charged_by is not None:
+            step = None
+        else:
+            step.charged_by = self
+            assert step.driver.task is not None
+            step.driver.task.cancel()  # into the running step's innermost await
+        try:
+            assert self._unwind is not None
+            error = await self._unwind(cancelled, None if step is None else step.what)
+        except BaseException as unexpected:  # an unwind must not kill the driver
+            error = unexpected
+        _clear_cancellation()  # what the unwinding did not uncancel itself
+        if step is None:
+            self._error = error  # for the next step of this driver
+        else:
+            runner._charged(step, error)
+        return error
+
+
 class LoopRunner:
-    """An event loop for one scope, and the driver task that runs its coroutines."""
+    """An event loop for one scope, and the driver tasks that run its coroutines."""
 
     def __init__(
         self,
@@ -109,6 +285,7 @@ class LoopRunner:
         debug: bool,
         grace: float = GRACE,
         watchdog: Watchdog | None = None,
+        name: str = "the loop",
     ) -> None:
         self.loop = factory()
         if debug:  # otherwise the loop's own default (PYTHONASYNCIODEBUG, -X dev)
@@ -117,27 +294,54 @@ class LoopRunner:
         #: keeps the real-time alarms (timeouts, grace periods); the run's, or our own.
         self.watchdog = watchdog or Watchdog()
         self._own_watchdog = watchdog is None
+        #: names the loop in messages and reports ("module loop of test_api.py").
+        self.name = name
         #: Why the loop was given up on (see LoopLost); None while it works.
         self.lost: str | None = None
-        self._driver: asyncio.Task[None] | None = None
-        self._inbox: asyncio.Future[_Step] | None = None
-        #: the outcome of the step the driver is running now, if any.
-        self._running: asyncio.Future[Any] | None = None
+        #: the loop's own driver, for the steps run without one.
+        self._driver: Driver | None = None
+        #: the step handed over by the run() in progress, if any.
+        self._step: _Step | None = None
+        #: the step whose coroutine is running now, if any.
+        self._running: _Step | None = None
         #: the future whose completion stops the loop (see _wait).
         self._awaited: asyncio.Future[Any] | None = None
+        #: set by close(): cancelled drivers unwind, but charge no step.
+        self._closing = False
         #: tasks that ignored their cancellation at shutdown: discarded at close.
         self._stuck: set[asyncio.Task[Any]] = set()
+
+    def driver(
+        self,
+        context: contextvars.Context | None = None,
+        *,
+        what: str = "a driver",
+        unwind: Unwind | None = None,
+    ) -> Driver:
+        """A new driver for this loop; its task starts with a copy of ``context``.
+
+        Without ``context``, the task copies the context of the code that hands it
+        its first step. ``what`` names the driver and its task. ``unwind`` is what
+        the driver does when it is cancelled between its steps (see the module's
+        docstring); without one, such a cancellation ends it.
+        """
+        return Driver(self, context, what, unwind)
 
     def run(
         self,
         coroutine: Coroutine[Any, Any, T],
         what: str = "the test",
         timeout: Timeout | None = None,
+        *,
+        driver: Driver | None = None,
+        last: bool = False,
     ) -> T:
-        """Run ``coroutine`` to completion in the driver task; return or raise its outcome.
+        """Run ``coroutine`` to completion as one step of a driver; return or raise its outcome.
 
         ``what`` names the step in messages ("the test", "fixture 'db'"). With a
         ``timeout``, the step is cut when it runs out, and its error is raised.
+        The step runs in ``driver`` (by default the loop's own driver, for every
+        step run without one); ``last=True`` ends the driver after this step.
         """
         __tracebackhide__ = True
         loop = self.loop
@@ -149,49 +353,46 @@ class LoopRunner:
         if loop.is_closed():
             coroutine.close()
             raise LoopLost("its event loop was closed before it could run")
-        if self._driver is None or self._driver.done():
-            self._inbox = loop.create_future()
-            self._driver = loop.create_task(self._drive())
-        assert self._inbox is not None
+        if driver is None:
+            driver = self._driver
+            if driver is None or driver.ended:
+                driver = self._driver = Driver(self, None, "the loop's driver", None)
+        elif driver.ended:
+            coroutine.close()
+            raise StepError(f"{what} cannot run: the task of {driver.what} has ended")
         outcome: asyncio.Future[T] = loop.create_future()
-        self._inbox.set_result((coroutine, outcome))
-        if timeout is None or timeout.suspended():
-            self._wait(outcome, what)
-        else:
-            self._wait_timed(outcome, what, timeout)
+        step = self._step = _Step(coroutine, outcome, what, driver, last)
+        driver._hand(step)
+        try:
+            if timeout is None or timeout.suspended():
+                self._wait(outcome, what)
+            else:
+                self._wait_timed(outcome, what, timeout)
+        finally:
+            self._step = None
         return outcome.result()
 
-    async def _drive(self) -> None:
-        __tracebackhide__ = True
-        loop = self.loop
-        while True:
-            assert self._inbox is not None
-            step = await self._inbox
-            if step is None:
-                return await self._shut_down()
-            coroutine, outcome = step
-            # The next inbox must exist before run() can return and be called again.
-            self._inbox = loop.create_future()
-            if outcome.done():  # abandoned before it started (see _abandon)
-                coroutine.close()
-                continue
-            self._running = outcome
-            try:
-                result = await coroutine
-            except GeneratorExit:
-                raise  # the loop was lost, and its tasks are being discarded
-            except BaseException as error:  # the caller gets every outcome, as asyncio.run() does
-                if isinstance(error, asyncio.CancelledError):
-                    # The step was cancelled (say, by a TaskGroup whose child failed,
-                    # or by _abandon): report it, and take the next step as usual.
-                    _uncancel_current_task()
-                if not outcome.done():
-                    outcome.set_exception(error)
-            else:
-                if not outcome.done():
-                    outcome.set_result(result)
-            finally:
-                self._running = None
+    def _finished(self, step: _Step, error: BaseException | None, result: Any = None) -> None:
+        """The step's coroutine has ended: set its outcome, unless a charge is pending."""
+        if self._running is step:
+            self._running = None
+        step.finished = True
+        outcome = step.outcome
+        if outcome.done():
+            return
+        if step.charged_by is not None:
+            if step.charge is not None:
+                outcome.set_exception(step.charge)
+            # else: the charging driver sets the outcome when it has unwound
+        elif error is not None:
+            outcome.set_exception(error)
+        else:
+            outcome.set_result(result)
+
+    def _charged(self, step: _Step, error: BaseException) -> None:
+        step.charge = error
+        if step.finished and not step.outcome.done():
+            step.outcome.set_exception(error)
 
     def _wait(
         self, future: asyncio.Future[Any], what: str, deadline: _Deadline | None = None
@@ -240,7 +441,9 @@ class LoopRunner:
             # waits: the report first, then the loop stops and _wait() returns.
             if outcome.done() or timeout.suspended():
                 return
-            deadline.report = timeout.snapshot(self.loop, self._driver, what)
+            step = self._step
+            task = None if step is None else step.driver.task
+            deadline.report = timeout.snapshot(self.loop, task, what)
             self.loop.stop()
 
         deadline.alarm = self.watchdog.arm(timeout.seconds, self.loop, time_out)
@@ -269,11 +472,18 @@ class LoopRunner:
     def _abandon(self, future: asyncio.Future[Any], what: str) -> None:
         """Cancel the step ``future`` waits for, and give it GRACE seconds to finish."""
         if not future.done():
-            if future is self._running or future is self._driver:
-                assert self._driver is not None
-                self._driver.cancel()  # into the step's innermost await
+            step = self._step
+            if step is not None and step.outcome is future:
+                if self._running is step:
+                    assert step.driver.task is not None
+                    step.driver.task.cancel()  # into the step's innermost await
+                elif not step.finished:
+                    future.cancel()  # not started yet: the driver drops it
+                charger = step.charged_by
+                if charger is not None and step.charge is None and charger.task is not None:
+                    charger.task.cancel()  # still unwinding: cut that short too
             else:
-                future.cancel()  # not started yet: the driver drops it
+                future.cancel()
             loop = self.loop
             self._awaited = future
             future.add_done_callback(self._stop_when_done)
@@ -301,15 +511,10 @@ class LoopRunner:
         loop = self.loop
         if loop.is_closed():
             return  # closed already (by the code under test, or a second close)
+        self._closing = True
         try:
             if self.lost is None:
-                if self._driver is None or self._driver.done():
-                    self._driver = loop.create_task(self._shut_down())
-                else:
-                    assert self._inbox is not None
-                    self._inbox.set_result(None)
-                self._wait(self._driver, "the loop's shutdown")
-                self._driver.result()
+                self.run(self._shut_down(), "the loop's shutdown", last=True)
         finally:
             # Only now that the loop no longer runs: a discarded task must not be
             # woken up again.
@@ -353,6 +558,16 @@ class LoopRunner:
         await loop.shutdown_default_executor()
 
 
+def is_driver(task: asyncio.Task[Any]) -> bool:
+    """Whether ``task`` is a driver's (the plugin's own task, not one the code under test made).
+
+    A fixture's driver waits between its setup and its teardown: what looks for
+    tasks left behind by a step must not count it. Told by the task's coroutine,
+    so that drivers need no bookkeeping.
+    """
+    return getattr(task.get_coro(), "cr_code", None) is _DRIVE_CODE
+
+
 def _discard(tasks: set[asyncio.Task[Any]]) -> None:
     """Close the coroutines of tasks that will never run again, quietly."""
     for task in tasks:
@@ -370,3 +585,14 @@ def _uncancel_current_task() -> None:
     task = asyncio.current_task()
     if task is not None and sys.version_info >= (3, 11):
         task.uncancel()
+
+
+def _clear_cancellation() -> None:
+    """Withdraw every cancellation request of the current task (Python 3.11+ counts them)."""
+    task = asyncio.current_task()
+    if task is not None and sys.version_info >= (3, 11):
+        while task.uncancel():
+            pass
+
+
+_DRIVE_CODE = Driver._drive.__code__
