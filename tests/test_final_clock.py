@@ -238,7 +238,10 @@ def test_an_executor_job_holds_the_clock(run: Callable[..., Any]) -> None:
         return asyncio.get_running_loop().time()
 
     now = run(wait_for_a_thread())
-    assert 0.05 <= now < 10  # virtual time passed as real time did
+    # Held, virtual time passes as the loop waits for real (not while it runs
+    # callbacks, so on a loaded machine it may lag the thread's 0.05 s): it moved,
+    # and never jumped to the wait_for timer.
+    assert 0 < now < 10
 
 
 def test_the_executor_shutdown_runs_no_leftover_timer(clocks: ModuleType) -> None:

@@ -52,9 +52,9 @@ def test_alarms_run_in_the_loop_thread_in_deadline_order(final: ModuleType) -> N
         if len(fired) == 2:
             loop.stop()
 
+    started = time.monotonic()  # before arming: the alarms are due 0.06 s after this at least
     watchdog.arm(0.06, loop, lambda: note("second"))
     watchdog.arm(0.02, loop, lambda: note("first"))  # armed later, due sooner
-    started = time.monotonic()
     loop.run_forever()
     elapsed = time.monotonic() - started
     loop.close()
