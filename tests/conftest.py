@@ -116,6 +116,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 EXERCISES = pytest.StashKey[list[Target]]()
+SCENARIO_FILES = pytest.StashKey[set[str]]()  # what --exercise collects
 
 
 def exercise_targets(spec: str) -> list[Target]:
@@ -199,14 +200,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """With ``--exercise NN``, leave out every file but the scenarios of stages up to NN."""
+    """With ``--exercise NN``, collect only the files that hold scenarios of stages up to NN.
+
+    Wherever they are in tests/ (tests/workshop/selection.py decides, for the
+    checker and the workshop pages alike); the other files are never imported,
+    so a room with pytest alone can run the checker.
+    """
     exercises = config.stash.get(EXERCISES, [])
     if not exercises or collection_path.suffix != ".py" or collection_path.parent != ROOT / "tests":
         return None
-    stage = collection_path.name[5:7]
-    last = max(position(t.name) for t in exercises)
-    brings = stage.isdigit() and collection_path.name.startswith(f"test_{stage}_")
-    return None if brings and position(stage) <= last else True
+    if SCENARIO_FILES not in config.stash:
+        from workshop import selection  # tests/workshop/, beside this file
+
+        last = max(exercises, key=lambda t: position(t.name)).name
+        config.stash[SCENARIO_FILES] = set(selection.files(last))
+    return None if f"tests/{collection_path.name}" in config.stash[SCENARIO_FILES] else True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

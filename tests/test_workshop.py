@@ -79,8 +79,8 @@ def test_untouched_exercise_leaves_exactly_its_stage_to_do(stage, pytester, tmp_
     progress, report = check(pytester, f"{stage}={tmp_path}", stage)
 
     scenarios = progress.of(stage)
-    own = [s for s in scenarios if s.since == stage]
-    earlier = [s for s in scenarios if s.since != stage]
+    own = [s for s in scenarios if s.stage == stage]
+    earlier = [s for s in scenarios if s.stage != stage]
     assert own, f"stage {stage} has no scenarios of its own"
     already = [s.name for s in own if s.outcome != "failed"]
     assert not already, (

@@ -399,8 +399,13 @@ def _header(stage: str, relative: str, cut: bool) -> list[str]:
     return header
 
 
-def generate_module(stage: str, relative: str) -> str:
-    """The exercise's version of one module of stage ``stage``'s package."""
+def generate_module(stage: str, relative: str, only: frozenset[str] | None = None) -> str:
+    """The exercise's version of one module of stage ``stage``'s package.
+
+    ``only`` names the sections to cut (default: every ``exNN-`` section of the
+    stage): with one name, the stage's own solution with that one part cut out,
+    which tests/test_workshop.py uses to check that every cut is needed.
+    """
     path = STAGES / stage / PACKAGE / relative
     where = str(path.relative_to(ROOT))
     new, sections = parse(path.read_text(), where)
@@ -409,7 +414,10 @@ def generate_module(stage: str, relative: str) -> str:
     old: list[str] = []
     if previous is not None and previous.is_file():
         old, _ = parse(previous.read_text(), str(previous.relative_to(ROOT)))
-    cut = sorted((s for s in sections if s.stage == stage), key=lambda s: s.start)
+    cut = sorted(
+        (s for s in sections if s.stage == stage and (only is None or s.name in only)),
+        key=lambda s: s.start,
+    )
     for earlier, later in itertools.pairwise(cut):
         if later.start < earlier.end:
             raise GenerationError(f"{where}: sections {earlier.name} and {later.name} overlap")
@@ -443,8 +451,20 @@ def generate_module(stage: str, relative: str) -> str:
     return text
 
 
-def exercise(stage: str) -> dict[Path, str]:
-    """Every file of exercise ``stage``: its path and its text."""
+def sections(stage: str) -> list[str]:
+    """The names of the sections that exercise ``stage`` cuts, in file order."""
+    package = STAGES / stage / PACKAGE
+    return [
+        s.name
+        for p in sorted(package.rglob("*.py"))
+        if "__pycache__" not in p.parts
+        for s in sorted(parse(p.read_text(), str(p))[1], key=lambda s: s.start)
+        if s.stage == stage
+    ]
+
+
+def exercise(stage: str, only: frozenset[str] | None = None) -> dict[Path, str]:
+    """Every file of exercise ``stage``: its path and its text (``only``: see generate_module)."""
     package = STAGES / stage / PACKAGE
     modules = sorted(
         str(p.relative_to(package)) for p in package.rglob("*.py") if "__pycache__" not in p.parts
@@ -458,7 +478,7 @@ def exercise(stage: str) -> dict[Path, str]:
             f"GUIDANCE has {', '.join(sorted(unused))}, which stage {stage} lacks"
         )
     target = STAGES / stage / "exercise" / PACKAGE
-    return {target / m: generate_module(stage, m) for m in modules}
+    return {target / m: generate_module(stage, m, only) for m in modules}
 
 
 def stale(stage: str) -> list[Path]:

@@ -5,9 +5,9 @@ against the learner's plugin, ``stages/03/exercise/pytest_aioloop`` (the
 harness, tests/conftest.py, does the running). This plugin, which the harness
 registers for such a run, turns the outcome into a report for a learner:
 
-* how many scenarios pass, grouped by the stage that brings them (a scenario
-  file ``tests/test_NN_*.py`` holds the scenarios of stage NN, and its
-  docstring says what that stage adds);
+* how many scenarios pass, grouped by the stage that brings them (their
+  ``@pytest.mark.since("NN")``, wherever in tests/ they live; the docstring of
+  ``tests/test_NN_*.py`` says what stage NN adds);
 * the first scenario that fails, with its docstring as the hint, what its own
   small pytest run said, and the command that shows all of it;
 * on success, what to read and do next.
@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from workshop import selection
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "aioloop-workshop-progress"
-SCENARIO_FILE = re.compile(r"test_(\d\d)_\w+\.py")
 
 
 @dataclass
@@ -42,8 +42,7 @@ class Scenario:
     name: str  # test_marked_async_test_passes
     file: str  # tests/test_03_async_tests.py
     line: int
-    stage: str  # the stage that brings it: 03 for tests/test_03_*.py
-    since: str  # where it must pass from: its @pytest.mark.since("03")
+    stage: str  # the stage that brings it, where it must pass from: @pytest.mark.since("03")
     exercise: str  # the exercise it checks: 03
     hint: str  # its docstring
     superseded: str | None  # why it must fail at the exercise's stage, if it must
@@ -109,7 +108,7 @@ class Progress:
         self.specs = specs  # exercise stage -> the --exercise value that named it
         self.scenarios: dict[str, Scenario] = {}
         self.paths: dict[str, Path] = {}  # exercise stage -> its directory
-        self.groups: dict[str, str] = {}  # scenario file -> what its stage adds
+        self.groups: dict[str, str] = {}  # stage -> what it adds
         given = config.invocation_params.args
         if not any(str(a).startswith("--tb") for a in given):
             config.option.tbstyle = "no"
@@ -124,19 +123,21 @@ class Progress:
             target: Any = callspec.params.get("target") if callspec else None
             if target is None or not isinstance(item, pytest.Function):
                 continue
-            path, line, _ = item.location
-            match = SCENARIO_FILE.fullmatch(Path(path).name)
-            xfail = item.get_closest_marker("xfail")
             since = item.get_closest_marker("since")
+            if since is None:
+                continue  # not a scenario (the harness refuses those anyway)
+            path, line, _ = item.location
+            xfail = item.get_closest_marker("xfail")
+            stage = since.args[0]
             self.paths[target.name] = target.path
-            self.groups.setdefault(path, paragraph(item.module.__doc__))
+            if stage not in self.groups:
+                self.groups[stage] = selection.what_stage_brings(stage, ROOT)
             self.scenarios[item.nodeid] = Scenario(
                 nodeid=item.nodeid,
                 name=item.originalname,
                 file=path,
                 line=(line or 0) + 1,
-                stage=match.group(1) if match else "??",
-                since=since.args[0] if since else "??",
+                stage=stage,
                 exercise=target.name,
                 hint=flat(item.function.__doc__),
                 superseded=xfail.kwargs.get("reason") if xfail else None,
@@ -184,28 +185,40 @@ class Progress:
         passed = [s for s in counted if s.outcome == "passed"]
         where = relative(self.paths[exercise] / "pytest_aioloop")
         done = len(passed) == len(counted)
+        noun = "scenario passes" if len(counted) == 1 else "scenarios pass"
         if done:
-            head = f"Exercise {exercise} ({where}): all {len(counted)} scenarios pass."
+            head = f"Exercise {exercise} ({where}): all {len(counted)} {noun}."
         else:
-            head = f"Exercise {exercise} ({where}): {len(passed)} of {len(counted)} scenarios pass."
+            head = f"Exercise {exercise} ({where}): {len(passed)} of {len(counted)} {noun}."
         lines = [head, ""]
-        for file, label in self.groups.items():
-            group = [s for s in counted if s.file == file and s.exercise == exercise]
+        for stage, label in sorted(self.groups.items()):
+            group = [s for s in counted if s.stage == stage]
             if not group:
                 continue
             ok = sum(s.outcome == "passed" for s in group)
             mark = "ok" if ok == len(group) else "  "
-            lines.append(f"  stage {group[0].stage} {ok:>3} of {len(group):<3} {mark}  {label}")
+            lines.append(f"  stage {stage} {ok:>3} of {len(group):<3} {mark}  {label}")
         skipped = len(scenarios) - len(counted)
         if skipped:
             lines.append(f"  ({skipped} skipped here, not counted)")
+        every = len(selection.checked_by(exercise, ROOT))
+        if len(scenarios) < every:
+            lines.append(
+                f"  (this run checked {len(scenarios)} of the exercise's {every} scenarios: "
+                f"`{self.command(exercise)}` checks them all)"
+            )
         lines.append("")
         if done:
             lines += self.next_steps(exercise)
         else:
-            failed = next(s for s in counted if s.outcome != "passed")
-            lines += self.first_failure(failed)
+            lines += self.first_failure(self.next_to_fix(counted))
         return lines
+
+    @staticmethod
+    def next_to_fix(counted: list[Scenario]) -> Scenario:
+        """The first failing scenario of the earliest stage: what broke first comes first."""
+        failed = [s for s in counted if s.outcome != "passed"]
+        return min(failed, key=lambda s: s.stage)  # min() keeps the first of equals
 
     def first_failure(self, scenario: Scenario) -> list[str]:
         lines = [
@@ -267,8 +280,7 @@ class Progress:
                 done.append(exercise)
                 state = "done"
             else:
-                failed = next(s for s in counted if s.outcome != "passed")
-                state = f"next: {failed.name}"
+                state = f"next: {self.next_to_fix(counted).name}"
             lines.append(
                 f"  exercise {exercise}  {passed:>3} of {len(counted):<3} "
                 f"(stage {exercise}'s own: {own_passed:>2} of {len(own):<2})  {state}"
