@@ -113,6 +113,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "stages/NN/exercise (or the one in DIR) instead of the targets, and report the "
         "progress; repeatable; 'all' for every exercise",
     )
+    parser.addoption(
+        "--hint",
+        action="store_true",
+        default=False,
+        help="with --exercise: show the next hint for the first failing scenario, one per "
+        "run (the place in the hints is kept in pytest's cache, .pytest_cache/, which git "
+        "ignores; --cache-clear starts the hints again)",
+    )
 
 
 EXERCISES = pytest.StashKey[list[Target]]()

@@ -23,15 +23,19 @@ pytest and the standard library only: a workshop room installs nothing else.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from workshop import selection
+from workshop import hints, selection
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "aioloop-workshop-progress"
+# Where `--hint` keeps its place, in pytest's cache (.pytest_cache/ at the
+# rootdir, which git ignores): {topic key: how many of its hints were shown}.
+HINTS_SEEN = "aioloop-workshop/hints-seen"
 
 
 @dataclass
@@ -100,6 +104,10 @@ def _crash(report: pytest.TestReport) -> list[str]:
     ][:8]
 
 
+def _wrap(text: str, indent: str = "  ") -> list[str]:
+    return textwrap.wrap(text, width=88, initial_indent=indent, subsequent_indent=indent)
+
+
 class Progress:
     """Collects every scenario's outcome and prints the learner's report at the end."""
 
@@ -109,6 +117,7 @@ class Progress:
         self.scenarios: dict[str, Scenario] = {}
         self.paths: dict[str, Path] = {}  # exercise stage -> its directory
         self.groups: dict[str, str] = {}  # stage -> what it adds
+        self.hint = bool(config.getoption("hint", False))
         given = config.invocation_params.args
         if not any(str(a).startswith("--tb") for a in given):
             config.option.tbstyle = "no"
@@ -224,7 +233,7 @@ class Progress:
         lines = [
             f"Next to make pass: {scenario.name} ({scenario.file}:{scenario.line}, "
             f"stage {scenario.stage})",
-            f"  Hint: {scenario.hint or '(no docstring)'}",
+            f"  It checks: {scenario.hint or '(no docstring)'}",
         ]
         if scenario.outcome == "not run":
             lines.append("  It did not run: see pytest's own messages above.")
@@ -236,9 +245,64 @@ class Progress:
             lines += [f"    {line}" for line in scenario.said]
         lines += [
             "  All of it:",
-            f'    pytest "{scenario.nodeid}" --exercise {self.specs.get(scenario.exercise)} '
-            "--tb=short",
+            f'    pytest "{scenario.nodeid}" --exercise '
+            f"{self.specs.get(scenario.exercise, scenario.exercise)} --tb=short",
         ]
+        return lines + self.hint_for(scenario)
+
+    # -- hints, one at a time ----------------------------------------------------
+
+    def hint_for(self, scenario: Scenario) -> list[str]:
+        """With ``--hint``, the next hint about the failing scenario; else how to get one."""
+        exercise = scenario.exercise
+        topic = hints.for_scenario(exercise, scenario.name)
+        if topic is None:
+            if scenario.stage == exercise:
+                return []  # tests/test_workshop.py sees to it that this does not happen
+            return [
+                "",
+                f"This scenario is stage {scenario.stage}'s, which the untouched exercise "
+                f"{exercise} passes: a change of yours broke it. `git diff "
+                f"{relative(self.paths[exercise])}` shows your changes; the hints are for "
+                f"stage {exercise}'s own scenarios.",
+            ]
+        cache = self.config.cache
+        seen: dict[str, int] = (cache.get(HINTS_SEEN, {}) if cache is not None else {}) or {}
+        shown = seen.get(topic.key, 0)
+        total = len(topic.hints)
+        if not self.hint:
+            if shown < total:
+                offer = f"shows hint {shown + 1} of {total}"
+            else:
+                offer = f"shows the last of its {total} hints again"
+            return [
+                "",
+                *_wrap(
+                    f'Stuck? `{self.command(exercise)} --hint` {offer} on "{topic.title}", '
+                    "one per run.",
+                    indent="",
+                ),
+            ]
+        number = min(shown + 1, total)
+        if cache is not None:
+            seen[topic.key] = number
+            cache.set(HINTS_SEEN, seen)
+        title, text = topic.hints[number - 1]
+        lines = ["", f'Hint {number} of {total} on "{topic.title}": {title.lower()}']
+        lines += _wrap(hints.plain(text))
+        solution = f"`python tests/workshop/exercises.py solution {exercise}`"
+        if cache is None:
+            then = (
+                "(pytest's cache is off in this run, so the next --hint shows this one "
+                "again: drop `-p no:cacheprovider`.)"
+            )
+        elif number < total:
+            then = f"Try it; `{self.command(exercise)} --hint` again for the next."
+        elif shown >= total:
+            then = f"No more hints on this; the solution is the stage's own code: {solution}."
+        else:
+            then = f"That was the last hint on this. Still stuck? The solution: {solution}."
+        lines += _wrap(then)
         return lines
 
     def next_steps(self, exercise: str) -> list[str]:
@@ -289,4 +353,7 @@ class Progress:
         lines += ["", f"{len(done)} of {len(exercises)} exercises done."]
         if todo:
             lines.append(f"Carry on with: {self.command(todo[0])}")
+            if self.hint:
+                counted = [s for s in self.of(todo[0]) if s.outcome != "skipped"]
+                lines += self.hint_for(self.next_to_fix(counted))
         return lines
