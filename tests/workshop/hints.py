@@ -488,7 +488,8 @@ TOPICS: tuple[Topic, ...] = (
             "is wrong.",
         ),
         _text(
-            "`pytest.Mark` (`args`, `kwargs`) in pytest's API reference; `Parser.addini`",
+            f"`pytest.Mark` (`args`, `kwargs`) in <{PYTEST}/reference/reference.html>;",
+            "`Parser.addini`",
             "and `Config.getini`; the difference between `pytest.fail(...,",
             "pytrace=False)`, which fails one test, and `pytest.UsageError`, which stops",
             "the run.",

@@ -118,6 +118,7 @@ class Progress:
         self.paths: dict[str, Path] = {}  # exercise stage -> its directory
         self.groups: dict[str, str] = {}  # stage -> what it adds
         self.hint = bool(config.getoption("hint", False))
+        self.given: dict[str, int] = {}  # topic key -> hints seen before this run
         given = config.invocation_params.args
         if not any(str(a).startswith("--tb") for a in given):
             config.option.tbstyle = "no"
@@ -266,10 +267,13 @@ class Progress:
                 f"{relative(self.paths[exercise])}` shows your changes; the hints are for "
                 f"stage {exercise}'s own scenarios.",
             ]
-        cache = self.config.cache
+        cache = getattr(self.config, "cache", None)  # None with -p no:cacheprovider
         seen: dict[str, int] = (cache.get(HINTS_SEEN, {}) if cache is not None else {}) or {}
-        shown = seen.get(topic.key, 0)
         total = len(topic.hints)
+        # One step per run, however often the report is asked for.
+        if topic.key not in self.given:
+            self.given[topic.key] = seen.get(topic.key, 0)
+        shown = self.given[topic.key]
         if not self.hint:
             if shown < total:
                 offer = f"shows hint {shown + 1} of {total}"
@@ -284,7 +288,7 @@ class Progress:
                 ),
             ]
         number = min(shown + 1, total)
-        if cache is not None:
+        if cache is not None and seen.get(topic.key, 0) != number:
             seen[topic.key] = number
             cache.set(HINTS_SEEN, seen)
         title, text = topic.hints[number - 1]
