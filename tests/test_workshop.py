@@ -327,19 +327,6 @@ def generator() -> ModuleType:
     return module
 
 
-PAGES = sorted((ROOT / "docs" / "workshop").glob("*.md"))
-
-
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_workshop_pages_count_nothing_by_hand(page):
-    """Counts of scenarios on a workshop page come from the suite, through a directive."""
-    numbers = r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|\w+teen|twenty[\w-]*"
-    typed = re.findall(
-        rf"\b(?:{numbers})(?: of (?:{numbers}))? (?:\w+ )?scenarios?\b", page.read_text(), re.I
-    )
-    assert not typed, f"{page.name}: scenario counts typed by hand: {typed}"
-
-
 @pytest.mark.parametrize("stage", STAGES)
 def test_exercise_page_takes_its_lists_hints_and_mistakes_from_the_data(stage):
     text = (ROOT / "docs" / "workshop" / f"exercise-{stage}.md").read_text()
