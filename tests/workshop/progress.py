@@ -105,7 +105,17 @@ def _crash(report: pytest.TestReport) -> list[str]:
 
 
 def _wrap(text: str, indent: str = "  ") -> list[str]:
-    return textwrap.wrap(text, width=88, initial_indent=indent, subsequent_indent=indent)
+    """``text`` in lines of 88 columns, never broken inside `code` or a link."""
+    keep = re.sub(r"`[^`]*`", lambda m: m[0].replace(" ", "\0"), text)
+    lines = textwrap.wrap(
+        keep,
+        width=88,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return [line.replace("\0", " ") for line in lines]
 
 
 class Progress:
