@@ -15,7 +15,8 @@ option for several).
 the workshop's exercise ``stages/03/exercise`` instead: the learner's plugin,
 held to what stage 03 must do (``--exercise 03=DIR`` for an exercise kept in
 another directory; ``--exercise all`` for every exercise). Such a run prints
-the workshop's progress report (tests/workshop/progress.py).
+the workshop's progress report (tests/workshop/progress.py); ``--hint`` adds
+the next hint on the first failing scenario, one per run.
 """
 
 from __future__ import annotations

@@ -1,15 +1,23 @@
 """The workshop's checker: what ``pytest --exercise 03`` prints.
 
 ``pytest --exercise 03`` runs the shared suite's scenarios of stages 01 to 03
-against the learner's plugin, ``stages/03/exercise/pytest_aioloop`` (the
-harness, tests/conftest.py, does the running). This plugin, which the harness
-registers for such a run, turns the outcome into a report for a learner:
+(tests/workshop/selection.py says which) against the learner's plugin,
+``stages/03/exercise/pytest_aioloop`` (the harness, tests/conftest.py, does the
+running). This plugin, which the harness registers for such a run, turns the
+outcome into a report for a learner:
 
 * how many scenarios pass, grouped by the stage that brings them (their
   ``@pytest.mark.since("NN")``, wherever in tests/ they live; the docstring of
-  ``tests/test_NN_*.py`` says what stage NN adds);
-* the first scenario that fails, with its docstring as the hint, what its own
-  small pytest run said, and the command that shows all of it;
+  ``tests/test_NN_*.py`` says what stage NN adds), and whether the run
+  checked fewer than the exercise's scenarios;
+* the first failing scenario of the earliest stage, with what it checks (its
+  docstring), what its own small pytest run said, and the command that shows
+  all of it;
+* with ``--hint``, the next hint on that scenario's part of the plugin
+  (tests/workshop/hints.py), one per run: the place in each topic's hints is
+  kept in pytest's cache (``.pytest_cache/v/aioloop-workshop/hints-seen``,
+  which git ignores), so it survives between runs; without ``--hint``, which
+  hint comes next;
 * on success, what to read and do next.
 
 ``pytest --exercise all`` (or several ``--exercise``) prints the progress of
@@ -354,7 +362,10 @@ class Progress:
             passed = sum(s.outcome == "passed" for s in counted)
             own = [s for s in counted if s.stage == exercise]
             own_passed = sum(s.outcome == "passed" for s in own)
-            if passed == len(counted):
+            every = len(selection.checked_by(exercise, ROOT))
+            if passed == len(counted) and len(self.of(exercise)) < every:
+                state = f"all pass, but this run checked {len(self.of(exercise))} of {every}"
+            elif passed == len(counted):
                 done.append(exercise)
                 state = "done"
             else:
@@ -367,7 +378,7 @@ class Progress:
         lines += ["", f"{len(done)} of {len(exercises)} exercises done."]
         if todo:
             lines.append(f"Carry on with: {self.command(todo[0])}")
-            if self.hint:
+            if self.hint and any(s.outcome != "passed" for s in self.of(todo[0])):
                 counted = [s for s in self.of(todo[0]) if s.outcome != "skipped"]
                 lines += self.hint_for(self.next_to_fix(counted))
         return lines
