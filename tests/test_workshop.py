@@ -23,6 +23,7 @@ not the files in stages/NN/exercise: those are a learner's to edit.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import itertools
 import json
@@ -173,6 +174,25 @@ def test_the_checker_reports_by_the_stage_a_scenario_declares(pytester):
     assert f"  (this run checked {len(own)} of the exercise's {every} scenarios: " in "\n".join(
         report
     )
+
+
+def test_the_checker_needs_pytest_alone():
+    """A workshop room installs pytest only: the files the checker imports need nothing else."""
+    modules = [ROOT / f for f in selection.files(STAGES[-1])]
+    modules += [*sorted((ROOT / "tests" / "workshop").glob("*.py")), ROOT / "tests" / "conftest.py"]
+    for path in modules:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                allowed = top in sys.stdlib_module_names or top in ("pytest", "_pytest", "workshop")
+                optional = top == "hypothesis"  # tests/conftest.py: imported if present
+                assert allowed or optional, f"{path.relative_to(ROOT)} imports {name}"
 
 
 def test_solved_exercise_is_reported_as_done(pytester):
