@@ -15,7 +15,8 @@ option for several).
 the workshop's exercise ``stages/03/exercise`` instead: the learner's plugin,
 held to what stage 03 must do (``--exercise 03=DIR`` for an exercise kept in
 another directory; ``--exercise all`` for every exercise). Such a run prints
-the workshop's progress report (tests/workshop/progress.py).
+the workshop's progress report (tests/workshop/progress.py); ``--hint`` adds
+the next hint on the first failing scenario, one per run.
 """
 
 from __future__ import annotations
@@ -113,9 +114,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "stages/NN/exercise (or the one in DIR) instead of the targets, and report the "
         "progress; repeatable; 'all' for every exercise",
     )
+    parser.addoption(
+        "--hint",
+        action="store_true",
+        default=False,
+        help="with --exercise: show the next hint for the first failing scenario, one per "
+        "run (the place in the hints is kept in pytest's cache, .pytest_cache/, which git "
+        "ignores; --cache-clear starts the hints again)",
+    )
 
 
 EXERCISES = pytest.StashKey[list[Target]]()
+SCENARIO_FILES = pytest.StashKey[set[str]]()  # what --exercise collects
 
 
 def exercise_targets(spec: str) -> list[Target]:
@@ -199,14 +209,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """With ``--exercise NN``, leave out every file but the scenarios of stages up to NN."""
+    """With ``--exercise NN``, collect only the files that hold scenarios of stages up to NN.
+
+    Wherever they are in tests/ (tests/workshop/selection.py decides, for the
+    checker and the workshop pages alike); the other files are never imported,
+    so a room with pytest alone can run the checker.
+    """
     exercises = config.stash.get(EXERCISES, [])
     if not exercises or collection_path.suffix != ".py" or collection_path.parent != ROOT / "tests":
         return None
-    stage = collection_path.name[5:7]
-    last = max(position(t.name) for t in exercises)
-    brings = stage.isdigit() and collection_path.name.startswith(f"test_{stage}_")
-    return None if brings and position(stage) <= last else True
+    if SCENARIO_FILES not in config.stash:
+        from workshop import selection  # tests/workshop/, beside this file
+
+        last = max(exercises, key=lambda t: position(t.name)).name
+        config.stash[SCENARIO_FILES] = set(selection.files(last))
+    return None if f"tests/{collection_path.name}" in config.stash[SCENARIO_FILES] else True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

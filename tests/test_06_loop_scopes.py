@@ -389,6 +389,32 @@ async def test_in_module_loop(per_test_loop):
 
 
 @pytest.mark.since("06")
+def test_wider_fixture_in_a_narrower_loop_than_its_test_is_an_error(aio):
+    """A module fixture in the module loop, used by a session-loop test, is an error naming both.
+
+    The check must look at the test being set up: the fixture's own request
+    shows the module it is cached on, not the test that needs it.
+    """
+    aio.pytester.makepyfile(
+        HEAD
+        + """
+@pytest_aioloop.fixture(scope="module", loop_scope="module")
+async def module_queue():
+    return asyncio.Queue()
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_in_session_loop(module_queue):
+    await module_queue.put(1)
+    assert await module_queue.get() == 1
+"""
+    )
+    result = aio.run()
+    assert result.parseoutcomes().get("passed", 0) == 0
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*test_in_session_loop*module_queue*"])
+
+
+@pytest.mark.since("06")
 def test_fixture_loop_narrower_than_its_scope_is_an_error(aio):
     """A fixture cached for the module but run in a function loop would outlive its loop:
     an error that names the fixture, its scope and its loop scope."""

@@ -990,3 +990,167 @@ def on_files(files: Any, config: Any) -> Any:
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     return expand(markdown, page.file.src_uri)
+
+
+# --------------------------------------------------------------------------
+# The workshop's pages (docs/workshop/), from the data its checker uses
+# --------------------------------------------------------------------------
+#
+# ``[% exercise-scenarios 06 %]``
+#     what ``pytest --exercise 06`` checks, counted and listed from the one
+#     selection the checker runs (tests/workshop/selection.py).
+# ``[% exercise-hints 03 %]``, ``[% exercise-mistakes 03 %]``
+#     the exercise's hints, one collapsed box each (tests/workshop/hints.py,
+#     which ``--hint`` shows one at a time), and its common mistakes with the
+#     scenarios that catch each (tests/workshop/mistakes.py, which
+#     tests/test_workshop.py makes on the stage's solution to prove it).
+# ``[% exercise-run 03 untouched %]`` (or ``solved``, or ``hint``)
+#     the checker's real report on a pristine copy made at build time: tests/,
+#     stages/ without any learner's exercise, and exercise 03 generated afresh
+#     (``solved``: with the stage's own package in its place; ``hint``: run
+#     twice with ``--hint``). A learner who builds the site after solving still
+#     sees the untouched exercise under that heading.
+
+WORKSHOP = ROOT / "tests" / "workshop"
+_workshop_modules: dict[str, tuple[int, ModuleType]] = {}
+
+
+def workshop(name: str) -> ModuleType:
+    """tests/workshop/NAME.py, loaded by path (again when it changes: `mkdocs serve`)."""
+    path = WORKSHOP / f"{name}.py"
+    stamp = path.stat().st_mtime_ns
+    if name not in _workshop_modules or _workshop_modules[name][0] != stamp:
+        spec = importlib.util.spec_from_file_location(f"_aioloop_workshop_{name}", path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+        _workshop_modules[name] = (stamp, module)
+    return _workshop_modules[name][1]
+
+
+def _exercise_stage(stage: str) -> str:
+    stages_with_exercises = workshop("exercises").exercise_stages()
+    if stage not in stages_with_exercises:
+        raise DirectiveError(
+            f"there is no exercise {stage!r} (exercises: {', '.join(stages_with_exercises)})"
+        )
+    return stage
+
+
+def _names(scenarios: list[str], most: int = 6) -> str:
+    shown = ", ".join(f"`{n}`" for n in scenarios[:most])
+    rest = len(scenarios) - most
+    return shown if rest <= 0 else f"{shown} and {rest} more"
+
+
+def directive_exercise_scenarios(stage: str) -> list[str]:
+    selection = workshop("selection")
+    checked = selection.checked_by(_exercise_stage(stage))
+    own = [s for s in checked if s.since == stage]
+    earlier = [s for s in checked if s.since != stage]
+    replaced = [s for s in earlier if s.until is not None and int(s.until) < int(stage)]
+    out = [
+        f"`pytest --exercise {stage}` runs {len(checked)} scenarios of the shared suite,"
+        f" those of stages {stages()[0]} to {stage}: the {len(earlier)} of the earlier stages,"
+        " which the untouched exercise passes already",
+    ]
+    if replaced:
+        out[-1] += (
+            f" ({len(replaced)} of them, which a later stage replaces, count as passing"
+            f" when they fail: {_names([s.name for s in replaced])})"
+        )
+    out[-1] += f", and these {len(own)} of stage {stage}, which you make pass:"
+    out.append("")
+    out += [f"- `{s.name}` (`{s.file}`): {s.summary}" for s in own]
+    return out
+
+
+def directive_exercise_hints(stage: str) -> list[str]:
+    topics = workshop("hints").of(_exercise_stage(stage))
+    if not topics:
+        raise DirectiveError(f"exercise {stage} has no hints in tests/workshop/hints.py")
+    out = []
+    for topic in topics:
+        out += [
+            f"### {topic.title}",
+            "",
+            f"For {_names(list(topic.scenarios), most=4)}.",
+            "",
+        ]
+        for number, (level, text) in enumerate(topic.hints, 1):
+            out += [f'??? tip "Hint {number} · {level}"', f"    {text}", ""]
+    return out
+
+
+def directive_exercise_mistakes(stage: str) -> list[str]:
+    found = workshop("mistakes").of(_exercise_stage(stage))
+    if not found:
+        raise DirectiveError(f"exercise {stage} has no mistakes in tests/workshop/mistakes.py")
+    return [
+        f"- {m.says} Caught by {_names(list(m.caught_by), most=5)}"
+        f" ({len(m.caught_by)} {'scenario' if len(m.caught_by) == 1 else 'scenarios'})."
+        for m in found
+    ]
+
+
+EXERCISE_STATES = {
+    "untouched": "exercise {stage} as generated, untouched",
+    "solved": "exercise {stage} solved (stage {stage}'s own package in its place)",
+    "hint": "exercise {stage} untouched, asked for a hint twice",
+}
+
+
+def run_exercise(stage: str, state: str) -> str:
+    """The checker on exercise ``stage`` in a pristine copy: the commands and their output."""
+    if state not in EXERCISE_STATES:
+        raise DirectiveError(f"{state!r} is not one of {', '.join(EXERCISE_STATES)}")
+    exercises = workshop("exercises")
+    with tempfile.TemporaryDirectory(prefix="aioloop-docs-") as tmp:
+        copy = Path(tmp) / "pytest-aioloop"
+        skip = shutil.ignore_patterns("__pycache__", ".pytest_cache", "exercise")
+        shutil.copytree(ROOT / "tests", copy / "tests", ignore=skip)
+        shutil.copytree(ROOT / "stages", copy / "stages", ignore=skip)
+        shutil.copy(ROOT / "pyproject.toml", copy)
+        exercise = ROOT / "stages" / stage / "exercise"
+        for path, text in exercises.exercise(stage).items():
+            target = copy / path.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if state == "solved":
+                text = (ROOT / "stages" / stage / path.relative_to(exercise)).read_text()
+            target.write_text(text)
+        commands = [f"--exercise {stage}"] * (2 if state == "hint" else 1)
+        if state == "hint":
+            commands = [f"{c} --hint" for c in commands]
+        out = []
+        for args in commands:
+            # The copy's own pytest cache (for --hint) goes with the copy.
+            output, code = _pytest_run(args, copy, {"PYTEST_ADDOPTS": "-p no:aioloop"})
+            wanted = 0 if state == "solved" else 1
+            if code != wanted:
+                raise DirectiveError(
+                    f"`pytest {args}` on {EXERCISE_STATES[state].format(stage=stage)} exited"
+                    f" with {code}, not {wanted}:\n{output}"
+                )
+            out.append(f"$ pytest {args}\n{output}")
+    return "\n\n".join(out)
+
+
+def directive_exercise_run(stage: str, state: str = "untouched") -> list[str]:
+    text = output_of(("exercise-run", _exercise_stage(stage), state))
+    what = EXERCISE_STATES[state].format(stage=stage)
+    title_ = f"{what}: a fresh copy of the repository, made when this site was built"
+    fence = fence_for(text)
+    return [f'{fence}text title="{title_}"', *text.splitlines(), fence]
+
+
+_RUNNERS["exercise-run"] = run_exercise
+DIRECTIVES.update(
+    {
+        "exercise-scenarios": directive_exercise_scenarios,
+        "exercise-hints": directive_exercise_hints,
+        "exercise-mistakes": directive_exercise_mistakes,
+        "exercise-run": directive_exercise_run,
+    }
+)

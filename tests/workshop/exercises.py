@@ -62,151 +62,129 @@ ROOT = Path(__file__).resolve().parents[2]
 STAGES = ROOT / "stages"
 PACKAGE = "pytest_aioloop"
 
-# What the TODO comment of each cut section says: what to write, and where to
-# look. Keep each short; the workshop pages (docs/workshop/) hold the hints.
+# What the TODO comment of each cut section says: what that part must do, and
+# why, in a sentence or two; not how (no call to write, no line to copy). The
+# hints that lead from the idea to the code are tests/workshop/hints.py, shown
+# one at a time by the pages and by `pytest --exercise NN --hint`.
 GUIDANCE: dict[str, str] = {
     "ex02-event-loop": (
-        "turn this function into a fixture (decorate it with @pytest.fixture) that "
-        "creates a new event loop, yields it to the test, and closes it after the "
-        "test, whether the test passed or failed."
+        "make this a fixture that gives each test that asks for it a new event loop of its "
+        "own, and closes that loop once the test is over, whether it passed or failed."
     ),
     "ex03-marker": (
-        "register the `asyncio` marker with config.addinivalue_line('markers', ...), "
-        "so that --strict-markers accepts it and `pytest --markers` lists it."
+        "register the `asyncio` marker, so that --strict-markers accepts it and "
+        "`pytest --markers` says what it does."
     ),
     "ex03-pyfunc-call": (
-        "pytest calls this hook to call each test function, and stops at the first "
-        "implementation that returns something other than None. For a test marked "
-        "`asyncio` whose function is an `async def`: create its coroutine with the "
-        "test's own arguments, run it to the end in a new event loop, close the loop "
-        "whatever happens, and return True. For a sync test marked `asyncio` by its "
-        "own decorator, warn (pytest.PytestWarning) naming the test. In every other "
-        "case return None, so that pytest calls the test itself. Decorate the hook "
-        "with @pytest.hookimpl(tryfirst=True) so that it runs before pytest's own."
+        "pytest calls each test function through this hook. Take over the `async def` "
+        "tests marked `asyncio`: run each to its end in a new event loop, closed whatever "
+        "happens, and tell pytest that the test has been called. Leave every other test "
+        "to pytest, and warn about a sync test that carries the marker itself."
     ),
     "ex03-own-arguments": (
-        "return the arguments the test function takes, by name: item.funcargs has "
-        "the value of every fixture of the test (autouse ones too), and "
-        "inspect.signature(item.obj) says which of them the function takes."
+        "the arguments to call the test function with: the values of the fixtures it "
+        "takes, by name (the test may have more fixtures than the function takes)."
     ),
     "ex04-loop-of": (
-        "return the event loop of this node, made at its first use: keep it in "
-        "node.stash under _LOOP, and register with node.addfinalizer() a function that "
-        "closes it and removes it from the stash, so that the loop lives exactly as long "
-        "as the node (a test, a module...)."
+        "the event loop of this node (a test, a module...): made when something first "
+        "needs it, and closed when pytest tears the node down, so that it lives exactly "
+        "as long as the node."
     ),
     "ex04-fixture-setup": (
-        "pytest calls this hook to set up each fixture, and stops at the first "
-        "implementation that returns something other than None. Return None for a sync "
-        "fixture. For an async one (a coroutine function or an async generator function; "
-        "_bound_to_the_test_instance gives you the function to call), get its arguments "
-        "with request.getfixturevalue(), run it in _loop_of(request.node), and record the "
-        "value (or the error, then re-raise it) with _cache(). For an async generator, "
-        "run it to its first yield now and register its teardown (_tear_down) with "
-        "request.addfinalizer(). Return a non-None value. Decorate the hook with "
-        "@pytest.hookimpl(tryfirst=True)."
+        "pytest sets each fixture up through this hook, and refuses async ones itself. "
+        "Take over the async fixtures (coroutine and async generator functions): run each "
+        "in the loop of the node it is cached on, with its own arguments, record its "
+        "value or its error where pytest looks for it, and for an async generator, leave "
+        "the part after its `yield` for the fixture's teardown. Leave sync fixtures to "
+        "pytest."
     ),
     "ex04-tear-down": (
-        "run the async generator fixture from its yield to its end in `loop` (one more "
-        "anext() must raise StopAsyncIteration); if it yields again, fail with "
-        "pytest.fail(..., pytrace=False) naming the fixture."
+        "run the async generator fixture from its `yield` to its end in `loop`; a fixture "
+        "that yields a second time is an error that names it."
     ),
     "ex04-test-loop": (
-        "run the test in the test's own loop, _loop_of(pyfuncitem), the one its "
-        "function-scoped async fixtures used, instead of a loop of its own; the node's "
-        "finalizer closes it after the fixtures' teardown."
+        "run the test in its own node's loop, the one its function-scoped async fixtures "
+        "use, instead of a loop of its own: that loop stays open for their teardown."
     ),
     "ex05-addoption": (
-        "declare the `asyncio_mode` ini option (parser.addini, default 'strict') and the "
-        "`--asyncio-mode` command-line option (parser.addoption, dest='asyncio_mode', "
-        "default None so that the ini option decides when it is not given)."
+        "declare the `asyncio_mode` ini option (strict by default) and the "
+        "`--asyncio-mode` command-line option, which overrides it when given."
     ),
     "ex05-mode": (
-        "read the mode (the command-line option wins over the ini option), raise "
-        "pytest.UsageError naming the allowed MODES when it is not one of them, and keep "
-        "it in config.stash[_MODE] for the other hooks."
+        "settle the mode (the command line wins over the ini file), stop the run with a "
+        "usage error that names the allowed MODES when it is not one of them, and keep it "
+        "for the other hooks."
     ),
     "ex05-fixture": (
-        "return pytest.fixture(...) of the function with the same keyword arguments, after "
-        "marking the function as ours (setattr(function, _OURS, True)); work both bare, "
-        "@fixture, and called, @fixture(scope='module')."
+        "pytest.fixture, with the same arguments, bare (@fixture) or called "
+        "(@fixture(scope='module')), that also marks the function as one this plugin "
+        "runs in strict mode."
     ),
     "ex05-auto-marks": (
-        "in auto mode only, add the `asyncio` marker (item.add_marker) to every collected "
-        "async def test that has none. Decorate the hook with "
-        "@pytest.hookimpl(tryfirst=True) so that `-m asyncio` sees the marks."
+        "in auto mode only, mark `asyncio` every collected `async def` test that has no "
+        "such marker, early enough for `-m asyncio` to see the marks."
     ),
     "ex05-strict-fixtures": (
-        "in strict mode, leave alone (return None) an async fixture that our fixture "
-        "decorator did not mark (getattr(function, _OURS, False)); when the test that "
-        "requests it is marked asyncio, warn with a pytest.PytestWarning that names the "
-        "test, the fixture, and the fix."
+        "in strict mode, leave to pytest (and to other plugins) every async fixture that "
+        "our decorator did not mark; when a test marked `asyncio` requests one, warn, "
+        "naming the test, the fixture and the fix."
     ),
     "ex06-ini-defaults": (
-        "declare two more ini options: `asyncio_default_test_loop_scope` (default "
-        "'function') and `asyncio_default_fixture_loop_scope` (default '': unset, the "
+        "declare two more ini options: `asyncio_default_test_loop_scope` (function by "
+        "default) and `asyncio_default_fixture_loop_scope` (unset by default: then the "
         "fixture's own scope decides)."
     ),
     "ex06-check-defaults": (
-        "raise pytest.UsageError when either default loop scope is set to something that "
-        "is not one of SCOPES, naming the option, its value and the allowed scopes."
+        "stop the run with a usage error when either default loop scope is not one of "
+        "SCOPES, naming the option, its value and the allowed scopes."
     ),
     "ex06-fixture-loop-scope": (
-        "accept a keyword-only `loop_scope` (None by default): check that it is one of "
-        "SCOPES (ValueError naming the fixture otherwise) and keep it on the function "
-        "(setattr(function, _LOOP_SCOPE, loop_scope)) beside the _OURS mark; pass the "
-        "other keyword arguments to pytest.fixture as before."
+        "accept a keyword-only `loop_scope`: the loop the fixture runs in, whatever its "
+        "caching scope. Refuse (ValueError naming the fixture) a scope not in SCOPES, "
+        "and keep it where pytest_fixture_setup can find it."
     ),
     "ex06-runtest-setup": (
-        "remember the test being set up (item.config.stash[_TEST] = item): a fixture's "
-        "request shows the node it is cached on, not the test that needs it. Decorate "
-        "the hook with @pytest.hookimpl(tryfirst=True)."
+        "remember the test being set up: a fixture's request shows the node the fixture "
+        "is cached on, not the test that needs it, and the loop-scope checks need the test."
     ),
     "ex06-test-loop-scope": (
-        "return the test's loop scope: the `loop_scope` keyword of its asyncio marker, "
-        "else the asyncio_default_test_loop_scope ini option. Fail the test with "
-        "pytest.fail(..., pytrace=False), naming it, when the marker has positional "
-        "arguments or other keywords, or when the scope is not one of SCOPES."
+        "the test's loop scope: the `loop_scope` of its asyncio marker, else the "
+        "asyncio_default_test_loop_scope ini option. Fail the test, naming it, when the "
+        "marker has other arguments or the scope is not one of SCOPES."
     ),
     "ex06-node-for": (
-        "return the node that owns the loop of `scope`, seen from `node`: itself for "
-        "function; node.getparent(pytest.Class), pytest.Module or pytest.Package for "
-        "class, module and package (falling back like pytest's fixtures: a test outside "
-        "a class is its own class scope; no module or package means the session); "
-        "node.session for session."
+        "the node that owns the loop of `scope`, seen from `node`: the test, its class, "
+        "module or package, or the session, with the fallbacks of pytest's own fixtures "
+        "where there is no such node."
     ),
     "ex06-close": (
-        "before closing the loop, do what asyncio.run() does: cancel the tasks still "
-        "pending in it (_cancel_pending_tasks), then run loop.shutdown_asyncgens() and "
-        "loop.shutdown_default_executor(); close the loop even if those fail."
+        "before closing the loop, do what asyncio.run() does with what is left in it: "
+        "pending tasks, async generators, the default executor; close the loop even if "
+        "that fails."
     ),
     "ex06-cancel-pending": (
-        "cancel every task of asyncio.all_tasks(loop), run them until they are done "
-        "(asyncio.gather(..., return_exceptions=True)), and pass any exception other than "
-        "the cancellation to loop.call_exception_handler(). With no tasks, do nothing."
+        "cancel the tasks still pending in `loop`, let them finish (their `finally` "
+        "blocks run), and report any exception other than the cancellation to the loop's "
+        "exception handler."
     ),
     "ex06-fixture-loop-scope-choice": (
-        "choose the fixture's loop scope instead: the loop_scope its decorator kept "
-        "(getattr(function, _LOOP_SCOPE, None)), else the "
-        "asyncio_default_fixture_loop_scope ini option, else the fixture's own scope "
-        "(fixturedef.scope)."
+        "choose the fixture's loop scope instead: the one its decorator kept, else the "
+        "asyncio_default_fixture_loop_scope ini option, else the fixture's own scope."
     ),
     "ex06-fixture-loop": (
-        "check the loop scope (_check_loop_scope, with the test that pytest_runtest_setup "
-        "kept), then take the loop of that scope: _loop_of(_node_for(request.node, "
-        "loop_scope))."
+        "check that the fixture's loop scope fits (_check_loop_scope, with the test being "
+        "set up), then run it in the loop of that scope."
     ),
     "ex06-check-loop-scope": (
-        "fail (pytest.fail(..., pytrace=False)) when the fixture's loop scope is narrower "
-        "than its caching scope (its value would outlive its loop), or narrower than the "
-        "loop scope of the marked async test that needs it; each message names the "
-        "fixture, the test where there is one, both scopes, and the fix."
+        "fail when the fixture's loop scope is narrower than its caching scope (its value "
+        "would outlive its loop), or than the loop scope of the marked async test that "
+        "needs it; each message names the fixture, the test where there is one, both "
+        "scopes, and the fix."
     ),
     "ex06-scope-loop": (
-        "run the test in the loop of its scope, "
-        "_loop_of(_node_for(pyfuncitem, _test_loop_scope(pyfuncitem))), instead of the "
-        "test's own; get the loop before you create the coroutine, so that a bad "
-        "loop_scope fails the test without leaving a coroutine never awaited."
+        "run the test in the loop of its loop scope instead of the test's own; get that "
+        "loop before the coroutine is created, so that a bad loop_scope fails the test "
+        "without leaving a coroutine never awaited."
     ),
 }
 
@@ -394,13 +372,19 @@ def _header(stage: str, relative: str, cut: bool) -> list[str]:
     if cut:
         header += [
             f"# The parts that stage {stage} adds are cut out: write each TODO, then check",
-            f"# your work with `pytest --exercise {stage}`.",
+            f"# your work with `pytest --exercise {stage}`. Stuck? Add --hint: it gives the",
+            "# next hint on the failing scenario, one per run.",
         ]
     return header
 
 
-def generate_module(stage: str, relative: str) -> str:
-    """The exercise's version of one module of stage ``stage``'s package."""
+def generate_module(stage: str, relative: str, only: frozenset[str] | None = None) -> str:
+    """The exercise's version of one module of stage ``stage``'s package.
+
+    ``only`` names the sections to cut (default: every ``exNN-`` section of the
+    stage): with one name, the stage's own solution with that one part cut out,
+    which tests/test_workshop.py uses to check that every cut is needed.
+    """
     path = STAGES / stage / PACKAGE / relative
     where = str(path.relative_to(ROOT))
     new, sections = parse(path.read_text(), where)
@@ -409,7 +393,10 @@ def generate_module(stage: str, relative: str) -> str:
     old: list[str] = []
     if previous is not None and previous.is_file():
         old, _ = parse(previous.read_text(), str(previous.relative_to(ROOT)))
-    cut = sorted((s for s in sections if s.stage == stage), key=lambda s: s.start)
+    cut = sorted(
+        (s for s in sections if s.stage == stage and (only is None or s.name in only)),
+        key=lambda s: s.start,
+    )
     for earlier, later in itertools.pairwise(cut):
         if later.start < earlier.end:
             raise GenerationError(f"{where}: sections {earlier.name} and {later.name} overlap")
@@ -443,8 +430,20 @@ def generate_module(stage: str, relative: str) -> str:
     return text
 
 
-def exercise(stage: str) -> dict[Path, str]:
-    """Every file of exercise ``stage``: its path and its text."""
+def sections(stage: str) -> list[str]:
+    """The names of the sections that exercise ``stage`` cuts, in file order."""
+    package = STAGES / stage / PACKAGE
+    return [
+        s.name
+        for p in sorted(package.rglob("*.py"))
+        if "__pycache__" not in p.parts
+        for s in sorted(parse(p.read_text(), str(p))[1], key=lambda s: s.start)
+        if s.stage == stage
+    ]
+
+
+def exercise(stage: str, only: frozenset[str] | None = None) -> dict[Path, str]:
+    """Every file of exercise ``stage``: its path and its text (``only``: see generate_module)."""
     package = STAGES / stage / PACKAGE
     modules = sorted(
         str(p.relative_to(package)) for p in package.rglob("*.py") if "__pycache__" not in p.parts
@@ -458,7 +457,7 @@ def exercise(stage: str) -> dict[Path, str]:
             f"GUIDANCE has {', '.join(sorted(unused))}, which stage {stage} lacks"
         )
     target = STAGES / stage / "exercise" / PACKAGE
-    return {target / m: generate_module(stage, m) for m in modules}
+    return {target / m: generate_module(stage, m, only) for m in modules}
 
 
 def stale(stage: str) -> list[Path]:

@@ -1,15 +1,23 @@
 """The workshop's checker: what ``pytest --exercise 03`` prints.
 
 ``pytest --exercise 03`` runs the shared suite's scenarios of stages 01 to 03
-against the learner's plugin, ``stages/03/exercise/pytest_aioloop`` (the
-harness, tests/conftest.py, does the running). This plugin, which the harness
-registers for such a run, turns the outcome into a report for a learner:
+(tests/workshop/selection.py says which) against the learner's plugin,
+``stages/03/exercise/pytest_aioloop`` (the harness, tests/conftest.py, does the
+running). This plugin, which the harness registers for such a run, turns the
+outcome into a report for a learner:
 
-* how many scenarios pass, grouped by the stage that brings them (a scenario
-  file ``tests/test_NN_*.py`` holds the scenarios of stage NN, and its
-  docstring says what that stage adds);
-* the first scenario that fails, with its docstring as the hint, what its own
-  small pytest run said, and the command that shows all of it;
+* how many scenarios pass, grouped by the stage that brings them (their
+  ``@pytest.mark.since("NN")``, wherever in tests/ they live; the docstring of
+  ``tests/test_NN_*.py`` says what stage NN adds), and whether the run
+  checked fewer than the exercise's scenarios;
+* the first failing scenario of the earliest stage, with what it checks (its
+  docstring), what its own small pytest run said, and the command that shows
+  all of it;
+* with ``--hint``, the next hint on that scenario's part of the plugin
+  (tests/workshop/hints.py), one per run: the place in each topic's hints is
+  kept in pytest's cache (``.pytest_cache/v/aioloop-workshop/hints-seen``,
+  which git ignores), so it survives between runs; without ``--hint``, which
+  hint comes next;
 * on success, what to read and do next.
 
 ``pytest --exercise all`` (or several ``--exercise``) prints the progress of
@@ -23,15 +31,19 @@ pytest and the standard library only: a workshop room installs nothing else.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from workshop import hints, selection
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "aioloop-workshop-progress"
-SCENARIO_FILE = re.compile(r"test_(\d\d)_\w+\.py")
+# Where `--hint` keeps its place, in pytest's cache (.pytest_cache/ at the
+# rootdir, which git ignores): {topic key: how many of its hints were shown}.
+HINTS_SEEN = "aioloop-workshop/hints-seen"
 
 
 @dataclass
@@ -42,8 +54,7 @@ class Scenario:
     name: str  # test_marked_async_test_passes
     file: str  # tests/test_03_async_tests.py
     line: int
-    stage: str  # the stage that brings it: 03 for tests/test_03_*.py
-    since: str  # where it must pass from: its @pytest.mark.since("03")
+    stage: str  # the stage that brings it, where it must pass from: @pytest.mark.since("03")
     exercise: str  # the exercise it checks: 03
     hint: str  # its docstring
     superseded: str | None  # why it must fail at the exercise's stage, if it must
@@ -101,6 +112,20 @@ def _crash(report: pytest.TestReport) -> list[str]:
     ][:8]
 
 
+def _wrap(text: str, indent: str = "  ") -> list[str]:
+    """``text`` in lines of 88 columns, never broken inside `code` or a link."""
+    keep = re.sub(r"`[^`]*`", lambda m: m[0].replace(" ", "\0"), text)
+    lines = textwrap.wrap(
+        keep,
+        width=88,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return [line.replace("\0", " ") for line in lines]
+
+
 class Progress:
     """Collects every scenario's outcome and prints the learner's report at the end."""
 
@@ -109,7 +134,9 @@ class Progress:
         self.specs = specs  # exercise stage -> the --exercise value that named it
         self.scenarios: dict[str, Scenario] = {}
         self.paths: dict[str, Path] = {}  # exercise stage -> its directory
-        self.groups: dict[str, str] = {}  # scenario file -> what its stage adds
+        self.groups: dict[str, str] = {}  # stage -> what it adds
+        self.hint = bool(config.getoption("hint", False))
+        self.given: dict[str, int] = {}  # topic key -> hints seen before this run
         given = config.invocation_params.args
         if not any(str(a).startswith("--tb") for a in given):
             config.option.tbstyle = "no"
@@ -124,19 +151,21 @@ class Progress:
             target: Any = callspec.params.get("target") if callspec else None
             if target is None or not isinstance(item, pytest.Function):
                 continue
-            path, line, _ = item.location
-            match = SCENARIO_FILE.fullmatch(Path(path).name)
-            xfail = item.get_closest_marker("xfail")
             since = item.get_closest_marker("since")
+            if since is None:
+                continue  # not a scenario (the harness refuses those anyway)
+            path, line, _ = item.location
+            xfail = item.get_closest_marker("xfail")
+            stage = since.args[0]
             self.paths[target.name] = target.path
-            self.groups.setdefault(path, paragraph(item.module.__doc__))
+            if stage not in self.groups:
+                self.groups[stage] = selection.what_stage_brings(stage, ROOT)
             self.scenarios[item.nodeid] = Scenario(
                 nodeid=item.nodeid,
                 name=item.originalname,
                 file=path,
                 line=(line or 0) + 1,
-                stage=match.group(1) if match else "??",
-                since=since.args[0] if since else "??",
+                stage=stage,
                 exercise=target.name,
                 hint=flat(item.function.__doc__),
                 superseded=xfail.kwargs.get("reason") if xfail else None,
@@ -184,34 +213,46 @@ class Progress:
         passed = [s for s in counted if s.outcome == "passed"]
         where = relative(self.paths[exercise] / "pytest_aioloop")
         done = len(passed) == len(counted)
+        noun = "scenario passes" if len(counted) == 1 else "scenarios pass"
         if done:
-            head = f"Exercise {exercise} ({where}): all {len(counted)} scenarios pass."
+            head = f"Exercise {exercise} ({where}): all {len(counted)} {noun}."
         else:
-            head = f"Exercise {exercise} ({where}): {len(passed)} of {len(counted)} scenarios pass."
+            head = f"Exercise {exercise} ({where}): {len(passed)} of {len(counted)} {noun}."
         lines = [head, ""]
-        for file, label in self.groups.items():
-            group = [s for s in counted if s.file == file and s.exercise == exercise]
+        for stage, label in sorted(self.groups.items()):
+            group = [s for s in counted if s.stage == stage]
             if not group:
                 continue
             ok = sum(s.outcome == "passed" for s in group)
             mark = "ok" if ok == len(group) else "  "
-            lines.append(f"  stage {group[0].stage} {ok:>3} of {len(group):<3} {mark}  {label}")
+            lines.append(f"  stage {stage} {ok:>3} of {len(group):<3} {mark}  {label}")
         skipped = len(scenarios) - len(counted)
         if skipped:
             lines.append(f"  ({skipped} skipped here, not counted)")
+        every = len(selection.checked_by(exercise, ROOT))
+        if len(scenarios) < every:
+            lines.append(
+                f"  (this run checked {len(scenarios)} of the exercise's {every} scenarios: "
+                f"`{self.command(exercise)}` checks them all)"
+            )
         lines.append("")
         if done:
             lines += self.next_steps(exercise)
         else:
-            failed = next(s for s in counted if s.outcome != "passed")
-            lines += self.first_failure(failed)
+            lines += self.first_failure(self.next_to_fix(counted))
         return lines
+
+    @staticmethod
+    def next_to_fix(counted: list[Scenario]) -> Scenario:
+        """The first failing scenario of the earliest stage: what broke first comes first."""
+        failed = [s for s in counted if s.outcome != "passed"]
+        return min(failed, key=lambda s: s.stage)  # min() keeps the first of equals
 
     def first_failure(self, scenario: Scenario) -> list[str]:
         lines = [
             f"Next to make pass: {scenario.name} ({scenario.file}:{scenario.line}, "
             f"stage {scenario.stage})",
-            f"  Hint: {scenario.hint or '(no docstring)'}",
+            f"  It checks: {scenario.hint or '(no docstring)'}",
         ]
         if scenario.outcome == "not run":
             lines.append("  It did not run: see pytest's own messages above.")
@@ -223,9 +264,67 @@ class Progress:
             lines += [f"    {line}" for line in scenario.said]
         lines += [
             "  All of it:",
-            f'    pytest "{scenario.nodeid}" --exercise {self.specs.get(scenario.exercise)} '
-            "--tb=short",
+            f'    pytest "{scenario.nodeid}" --exercise '
+            f"{self.specs.get(scenario.exercise, scenario.exercise)} --tb=short",
         ]
+        return lines + self.hint_for(scenario)
+
+    # -- hints, one at a time ----------------------------------------------------
+
+    def hint_for(self, scenario: Scenario) -> list[str]:
+        """With ``--hint``, the next hint about the failing scenario; else how to get one."""
+        exercise = scenario.exercise
+        topic = hints.for_scenario(exercise, scenario.name)
+        if topic is None:
+            if scenario.stage == exercise:
+                return []  # tests/test_workshop.py sees to it that this does not happen
+            return [
+                "",
+                f"This scenario is stage {scenario.stage}'s, which the untouched exercise "
+                f"{exercise} passes: a change of yours broke it. `git diff "
+                f"{relative(self.paths[exercise])}` shows your changes; the hints are for "
+                f"stage {exercise}'s own scenarios.",
+            ]
+        cache = getattr(self.config, "cache", None)  # None with -p no:cacheprovider
+        seen: dict[str, int] = (cache.get(HINTS_SEEN, {}) if cache is not None else {}) or {}
+        total = len(topic.hints)
+        # One step per run, however often the report is asked for.
+        if topic.key not in self.given:
+            self.given[topic.key] = seen.get(topic.key, 0)
+        shown = self.given[topic.key]
+        if not self.hint:
+            if shown < total:
+                offer = f"shows hint {shown + 1} of {total}"
+            else:
+                offer = f"shows the last of its {total} hints again"
+            return [
+                "",
+                *_wrap(
+                    f'Stuck? `{self.command(exercise)} --hint` {offer} on "{topic.title}", '
+                    "one per run.",
+                    indent="",
+                ),
+            ]
+        number = min(shown + 1, total)
+        if cache is not None and seen.get(topic.key, 0) != number:
+            seen[topic.key] = number
+            cache.set(HINTS_SEEN, seen)
+        title, text = topic.hints[number - 1]
+        lines = ["", f'Hint {number} of {total} on "{topic.title}": {title.lower()}']
+        lines += _wrap(hints.plain(text))
+        solution = f"`python tests/workshop/exercises.py solution {exercise}`"
+        if cache is None:
+            then = (
+                "(pytest's cache is off in this run, so the next --hint shows this one "
+                "again: drop `-p no:cacheprovider`.)"
+            )
+        elif number < total:
+            then = f"Try it; `{self.command(exercise)} --hint` again for the next."
+        elif shown >= total:
+            then = f"No more hints on this; the solution is the stage's own code: {solution}."
+        else:
+            then = f"That was the last hint on this. Still stuck? The solution: {solution}."
+        lines += _wrap(then)
         return lines
 
     def next_steps(self, exercise: str) -> list[str]:
@@ -263,12 +362,14 @@ class Progress:
             passed = sum(s.outcome == "passed" for s in counted)
             own = [s for s in counted if s.stage == exercise]
             own_passed = sum(s.outcome == "passed" for s in own)
-            if passed == len(counted):
+            every = len(selection.checked_by(exercise, ROOT))
+            if passed == len(counted) and len(self.of(exercise)) < every:
+                state = f"all pass, but this run checked {len(self.of(exercise))} of {every}"
+            elif passed == len(counted):
                 done.append(exercise)
                 state = "done"
             else:
-                failed = next(s for s in counted if s.outcome != "passed")
-                state = f"next: {failed.name}"
+                state = f"next: {self.next_to_fix(counted).name}"
             lines.append(
                 f"  exercise {exercise}  {passed:>3} of {len(counted):<3} "
                 f"(stage {exercise}'s own: {own_passed:>2} of {len(own):<2})  {state}"
@@ -277,4 +378,7 @@ class Progress:
         lines += ["", f"{len(done)} of {len(exercises)} exercises done."]
         if todo:
             lines.append(f"Carry on with: {self.command(todo[0])}")
+            if self.hint and any(s.outcome != "passed" for s in self.of(todo[0])):
+                counted = [s for s in self.of(todo[0]) if s.outcome != "skipped"]
+                lines += self.hint_for(self.next_to_fix(counted))
         return lines

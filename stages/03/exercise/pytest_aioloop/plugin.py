@@ -1,7 +1,8 @@
 # Workshop exercise 03: generated from stages/03/pytest_aioloop/plugin.py
 # by tests/workshop/exercises.py (`python tests/workshop/exercises.py reset 03`).
 # The parts that stage 03 adds are cut out: write each TODO, then check
-# your work with `pytest --exercise 03`.
+# your work with `pytest --exercise 03`. Stuck? Add --hint: it gives the
+# next hint on the failing scenario, one per run.
 """Stage 03: hooks that collect and run ``async def`` tests.
 
 Stage 02 gave every test a loop, but a test still could not ``await``: pytest
@@ -29,9 +30,8 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # TODO(exercise 03): register the `asyncio` marker with
-    # config.addinivalue_line('markers', ...), so that --strict-markers accepts it and
-    # `pytest --markers` lists it.
+    # TODO(exercise 03): register the `asyncio` marker, so that --strict-markers accepts
+    # it and `pytest --markers` says what it does.
     pass
 
 
@@ -48,19 +48,16 @@ def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Run a marked ``async def`` test in a fresh loop; leave the rest to pytest."""
-    # TODO(exercise 03): pytest calls this hook to call each test function, and stops at
-    # the first implementation that returns something other than None. For a test marked
-    # `asyncio` whose function is an `async def`: create its coroutine with the test's
-    # own arguments, run it to the end in a new event loop, close the loop whatever
-    # happens, and return True. For a sync test marked `asyncio` by its own decorator,
-    # warn (pytest.PytestWarning) naming the test. In every other case return None, so
-    # that pytest calls the test itself. Decorate the hook with
-    # @pytest.hookimpl(tryfirst=True) so that it runs before pytest's own.
+    # TODO(exercise 03): pytest calls each test function through this hook. Take over
+    # the `async def` tests marked `asyncio`: run each to its end in a new event loop,
+    # closed whatever happens, and tell pytest that the test has been called. Leave
+    # every other test to pytest, and warn about a sync test that carries the marker
+    # itself.
     return None
 
 
 def _own_arguments(item: pytest.Function) -> dict[str, object]:
-    # TODO(exercise 03): return the arguments the test function takes, by name:
-    # item.funcargs has the value of every fixture of the test (autouse ones too), and
-    # inspect.signature(item.obj) says which of them the function takes.
+    # TODO(exercise 03): the arguments to call the test function with: the values of the
+    # fixtures it takes, by name (the test may have more fixtures than the function
+    # takes).
     raise NotImplementedError("exercise 03: _own_arguments")

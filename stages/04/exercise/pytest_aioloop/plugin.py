@@ -1,7 +1,8 @@
 # Workshop exercise 04: generated from stages/04/pytest_aioloop/plugin.py
 # by tests/workshop/exercises.py (`python tests/workshop/exercises.py reset 04`).
 # The parts that stage 04 adds are cut out: write each TODO, then check
-# your work with `pytest --exercise 04`.
+# your work with `pytest --exercise 04`. Stuck? Add --hint: it gives the
+# next hint on the failing scenario, one per run.
 """Stage 04: async fixtures, in the same loop as the test.
 
 Stage 03 ran a marked ``async def`` test in a loop that lived only as long as
@@ -58,24 +59,20 @@ _LOOP = pytest.StashKey[asyncio.AbstractEventLoop]()
 
 def _loop_of(node: pytest.Item | pytest.Collector) -> asyncio.AbstractEventLoop:
     """The event loop of ``node``: made at its first use, closed when the node is torn down."""
-    # TODO(exercise 04): return the event loop of this node, made at its first use: keep
-    # it in node.stash under _LOOP, and register with node.addfinalizer() a function
-    # that closes it and removes it from the stash, so that the loop lives exactly as
-    # long as the node (a test, a module...).
+    # TODO(exercise 04): the event loop of this node (a test, a module...): made when
+    # something first needs it, and closed when pytest tears the node down, so that it
+    # lives exactly as long as the node.
     raise NotImplementedError("exercise 04: _loop_of")
 
 
 def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
     """Set up an async fixture in the loop of the node it is cached on."""
-    # TODO(exercise 04): pytest calls this hook to set up each fixture, and stops at the
-    # first implementation that returns something other than None. Return None for a
-    # sync fixture. For an async one (a coroutine function or an async generator
-    # function; _bound_to_the_test_instance gives you the function to call), get its
-    # arguments with request.getfixturevalue(), run it in _loop_of(request.node), and
-    # record the value (or the error, then re-raise it) with _cache(). For an async
-    # generator, run it to its first yield now and register its teardown (_tear_down)
-    # with request.addfinalizer(). Return a non-None value. Decorate the hook with
-    # @pytest.hookimpl(tryfirst=True).
+    # TODO(exercise 04): pytest sets each fixture up through this hook, and refuses
+    # async ones itself. Take over the async fixtures (coroutine and async generator
+    # functions): run each in the loop of the node it is cached on, with its own
+    # arguments, record its value or its error where pytest looks for it, and for an
+    # async generator, leave the part after its `yield` for the fixture's teardown.
+    # Leave sync fixtures to pytest.
     return None
 
 
@@ -96,9 +93,8 @@ def _bound_to_the_test_instance(
 
 def _tear_down(loop: asyncio.AbstractEventLoop, generator: AsyncGenerator[Any], name: str) -> None:
     """Run an async generator fixture from its ``yield`` to its end."""
-    # TODO(exercise 04): run the async generator fixture from its yield to its end in
-    # `loop` (one more anext() must raise StopAsyncIteration); if it yields again, fail
-    # with pytest.fail(..., pytrace=False) naming the fixture.
+    # TODO(exercise 04): run the async generator fixture from its `yield` to its end in
+    # `loop`; a fixture that yields a second time is an error that names it.
     raise NotImplementedError("exercise 04: _tear_down")
 
 
@@ -144,9 +140,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
             )
         return None  # pytest calls the sync test as usual
     coroutine = test_function(**_own_arguments(pyfuncitem))
-    # TODO(exercise 04): run the test in the test's own loop, _loop_of(pyfuncitem), the
-    # one its function-scoped async fixtures used, instead of a loop of its own; the
-    # node's finalizer closes it after the fixtures' teardown.
+    # TODO(exercise 04): run the test in its own node's loop, the one its
+    # function-scoped async fixtures use, instead of a loop of its own: that loop stays
+    # open for their teardown.
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(coroutine)

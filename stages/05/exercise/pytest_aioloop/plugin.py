@@ -1,7 +1,8 @@
 # Workshop exercise 05: generated from stages/05/pytest_aioloop/plugin.py
 # by tests/workshop/exercises.py (`python tests/workshop/exercises.py reset 05`).
 # The parts that stage 05 adds are cut out: write each TODO, then check
-# your work with `pytest --exercise 05`.
+# your work with `pytest --exercise 05`. Stuck? Add --hint: it gives the
+# next hint on the failing scenario, one per run.
 """Stage 05: strict and auto modes.
 
 Stage 04 took over every async fixture it met. That is rude to other async
@@ -35,10 +36,8 @@ _MODE = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    # TODO(exercise 05): declare the `asyncio_mode` ini option (parser.addini, default
-    # 'strict') and the `--asyncio-mode` command-line option (parser.addoption,
-    # dest='asyncio_mode', default None so that the ini option decides when it is not
-    # given).
+    # TODO(exercise 05): declare the `asyncio_mode` ini option (strict by default) and
+    # the `--asyncio-mode` command-line option, which overrides it when given.
     pass
 
 
@@ -48,9 +47,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "asyncio: run this async def test to completion in an event loop"
     )
-    # TODO(exercise 05): read the mode (the command-line option wins over the ini
-    # option), raise pytest.UsageError naming the allowed MODES when it is not one of
-    # them, and keep it in config.stash[_MODE] for the other hooks.
+    # TODO(exercise 05): settle the mode (the command line wins over the ini file), stop
+    # the run with a usage error that names the allowed MODES when it is not one of
+    # them, and keep it for the other hooks.
 
 
 @pytest.fixture
@@ -75,17 +74,16 @@ def fixture(fixture_function: F | None = None, **kwargs: Any) -> Any:
     ids, name) and, like it, works bare (``@fixture``) or called
     (``@fixture(scope="module")``). This is the opt-in of strict mode.
     """
-    # TODO(exercise 05): return pytest.fixture(...) of the function with the same
-    # keyword arguments, after marking the function as ours (setattr(function, _OURS,
-    # True)); work both bare, @fixture, and called, @fixture(scope='module').
+    # TODO(exercise 05): pytest.fixture, with the same arguments, bare (@fixture) or
+    # called (@fixture(scope='module')), that also marks the function as one this plugin
+    # runs in strict mode.
     raise NotImplementedError("exercise 05: fixture")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """In auto mode, mark every ``async def`` test ``asyncio``."""
-    # TODO(exercise 05): in auto mode only, add the `asyncio` marker (item.add_marker)
-    # to every collected async def test that has none. Decorate the hook with
-    # @pytest.hookimpl(tryfirst=True) so that `-m asyncio` sees the marks.
+    # TODO(exercise 05): in auto mode only, mark `asyncio` every collected `async def`
+    # test that has no such marker, early enough for `-m asyncio` to see the marks.
     pass
 
 
@@ -119,10 +117,9 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
     function = _bound_to_the_test_instance(fixturedef.func, request)
     if not (inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)):
         return None  # a sync fixture: pytest's own implementation runs it
-    # TODO(exercise 05): in strict mode, leave alone (return None) an async fixture that
-    # our fixture decorator did not mark (getattr(function, _OURS, False)); when the
-    # test that requests it is marked asyncio, warn with a pytest.PytestWarning that
-    # names the test, the fixture, and the fix.
+    # TODO(exercise 05): in strict mode, leave to pytest (and to other plugins) every
+    # async fixture that our decorator did not mark; when a test marked `asyncio`
+    # requests one, warn, naming the test, the fixture and the fix.
     # The node whose lifetime is the fixture's: the test for a function-scoped
     # fixture, the module for a module-scoped one, and so on.
     loop = _loop_of(request.node)

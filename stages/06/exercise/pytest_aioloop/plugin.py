@@ -1,7 +1,8 @@
 # Workshop exercise 06: generated from stages/06/pytest_aioloop/plugin.py
 # by tests/workshop/exercises.py (`python tests/workshop/exercises.py reset 06`).
 # The parts that stage 06 adds are cut out: write each TODO, then check
-# your work with `pytest --exercise 06`.
+# your work with `pytest --exercise 06`. Stuck? Add --hint: it gives the
+# next hint on the failing scenario, one per run.
 """Stage 06: a loop per scope.
 
 Until stage 05 a test's loop was the test's own, and a fixture's was that of
@@ -54,8 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"asyncio mode, one of {', '.join(MODES)}; overrides the asyncio_mode ini option",
     )
     # TODO(exercise 06): declare two more ini options: `asyncio_default_test_loop_scope`
-    # (default 'function') and `asyncio_default_fixture_loop_scope` (default '': unset,
-    # the fixture's own scope decides).
+    # (function by default) and `asyncio_default_fixture_loop_scope` (unset by default:
+    # then the fixture's own scope decides).
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,9 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
             f"asyncio_mode {mode!r} is not a valid mode; use one of {', '.join(MODES)}."
         )
     config.stash[_MODE] = mode
-    # TODO(exercise 06): raise pytest.UsageError when either default loop scope is set
-    # to something that is not one of SCOPES, naming the option, its value and the
-    # allowed scopes.
+    # TODO(exercise 06): stop the run with a usage error when either default loop scope
+    # is not one of SCOPES, naming the option, its value and the allowed scopes.
 
 
 _OURS = "_pytest_aioloop_fixture"  # set on the functions our decorator has seen
@@ -83,10 +83,9 @@ _LOOP_SCOPE = "_pytest_aioloop_loop_scope"  # and the loop scope it was given
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-# TODO(exercise 06): accept a keyword-only `loop_scope` (None by default): check that it
-# is one of SCOPES (ValueError naming the fixture otherwise) and keep it on the function
-# (setattr(function, _LOOP_SCOPE, loop_scope)) beside the _OURS mark; pass the other
-# keyword arguments to pytest.fixture as before.
+# TODO(exercise 06): accept a keyword-only `loop_scope`: the loop the fixture runs in,
+# whatever its caching scope. Refuse (ValueError naming the fixture) a scope not in
+# SCOPES, and keep it where pytest_fixture_setup can find it.
 def fixture(fixture_function: F | None = None, **kwargs: Any) -> Any:
     """``pytest.fixture`` that marks an async fixture as one for this plugin.
 
@@ -123,28 +122,25 @@ _TEST = pytest.StashKey[pytest.Item]()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    # TODO(exercise 06): remember the test being set up (item.config.stash[_TEST] =
-    # item): a fixture's request shows the node it is cached on, not the test that needs
-    # it. Decorate the hook with @pytest.hookimpl(tryfirst=True).
+    # TODO(exercise 06): remember the test being set up: a fixture's request shows the
+    # node the fixture is cached on, not the test that needs it, and the loop-scope
+    # checks need the test.
     pass
 
 
 def _test_loop_scope(item: pytest.Function) -> str:
     """The loop scope of a marked test, from its marker or the ini default."""
-    # TODO(exercise 06): return the test's loop scope: the `loop_scope` keyword of its
-    # asyncio marker, else the asyncio_default_test_loop_scope ini option. Fail the test
-    # with pytest.fail(..., pytrace=False), naming it, when the marker has positional
-    # arguments or other keywords, or when the scope is not one of SCOPES.
+    # TODO(exercise 06): the test's loop scope: the `loop_scope` of its asyncio marker,
+    # else the asyncio_default_test_loop_scope ini option. Fail the test, naming it,
+    # when the marker has other arguments or the scope is not one of SCOPES.
     raise NotImplementedError("exercise 06: _test_loop_scope")
 
 
 def _node_for(node: pytest.Item | pytest.Collector, scope: str) -> pytest.Item | pytest.Collector:
     """The node that owns the loop of ``scope``, seen from ``node`` (a test or a collector)."""
-    # TODO(exercise 06): return the node that owns the loop of `scope`, seen from
-    # `node`: itself for function; node.getparent(pytest.Class), pytest.Module or
-    # pytest.Package for class, module and package (falling back like pytest's fixtures:
-    # a test outside a class is its own class scope; no module or package means the
-    # session); node.session for session.
+    # TODO(exercise 06): the node that owns the loop of `scope`, seen from `node`: the
+    # test, its class, module or package, or the session, with the fallbacks of pytest's
+    # own fixtures where there is no such node.
     raise NotImplementedError("exercise 06: _node_for")
 
 
@@ -159,10 +155,9 @@ def _loop_of(node: pytest.Item | pytest.Collector) -> asyncio.AbstractEventLoop:
 
         def close() -> None:
             del node.stash[_LOOP]  # a node set up again later gets a new loop
-            # TODO(exercise 06): before closing the loop, do what asyncio.run() does:
-            # cancel the tasks still pending in it (_cancel_pending_tasks), then run
-            # loop.shutdown_asyncgens() and loop.shutdown_default_executor(); close the
-            # loop even if those fail.
+            # TODO(exercise 06): before closing the loop, do what asyncio.run() does
+            # with what is left in it: pending tasks, async generators, the default
+            # executor; close the loop even if that fails.
             loop.close()
 
         # A node's finalizers run last in, first out. Every fixture that uses
@@ -173,10 +168,9 @@ def _loop_of(node: pytest.Item | pytest.Collector) -> asyncio.AbstractEventLoop:
 
 
 def _cancel_pending_tasks(loop: asyncio.AbstractEventLoop) -> None:
-    # TODO(exercise 06): cancel every task of asyncio.all_tasks(loop), run them until
-    # they are done (asyncio.gather(..., return_exceptions=True)), and pass any
-    # exception other than the cancellation to loop.call_exception_handler(). With no
-    # tasks, do nothing.
+    # TODO(exercise 06): cancel the tasks still pending in `loop`, let them finish
+    # (their `finally` blocks run), and report any exception other than the cancellation
+    # to the loop's exception handler.
     raise NotImplementedError("exercise 06: _cancel_pending_tasks")
 
 
@@ -205,10 +199,9 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
                 stacklevel=1,
             )
         return None
-    # TODO(exercise 06): choose the fixture's loop scope instead: the loop_scope its
-    # decorator kept (getattr(function, _LOOP_SCOPE, None)), else the
-    # asyncio_default_fixture_loop_scope ini option, else the fixture's own scope
-    # (fixturedef.scope).
+    # TODO(exercise 06): choose the fixture's loop scope instead: the one its decorator
+    # kept, else the asyncio_default_fixture_loop_scope ini option, else the fixture's
+    # own scope.
     # The node whose lifetime is the fixture's: the test for a function-scoped
     # fixture, the module for a module-scoped one, and so on.
     loop = _loop_of(request.node)
@@ -216,9 +209,9 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
     # set them up already (FixtureDef.execute does that before calling this hook).
     kwargs = {name: request.getfixturevalue(name) for name in fixturedef.argnames}
     try:
-        # TODO(exercise 06): check the loop scope (_check_loop_scope, with the test that
-        # pytest_runtest_setup kept), then take the loop of that scope:
-        # _loop_of(_node_for(request.node, loop_scope)).
+        # TODO(exercise 06): check that the fixture's loop scope fits
+        # (_check_loop_scope, with the test being set up), then run it in the loop of
+        # that scope.
         if inspect.isasyncgenfunction(function):
             generator = function(**kwargs)
             value = loop.run_until_complete(anext(generator))
@@ -240,10 +233,10 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.Fix
 def _check_loop_scope(
     fixturedef: pytest.FixtureDef[Any], loop_scope: str, test: pytest.Item | None
 ) -> None:
-    # TODO(exercise 06): fail (pytest.fail(..., pytrace=False)) when the fixture's loop
-    # scope is narrower than its caching scope (its value would outlive its loop), or
-    # narrower than the loop scope of the marked async test that needs it; each message
-    # names the fixture, the test where there is one, both scopes, and the fix.
+    # TODO(exercise 06): fail when the fixture's loop scope is narrower than its caching
+    # scope (its value would outlive its loop), or than the loop scope of the marked
+    # async test that needs it; each message names the fixture, the test where there is
+    # one, both scopes, and the fix.
     raise NotImplementedError("exercise 06: _check_loop_scope")
 
 
@@ -312,10 +305,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
                 stacklevel=1,
             )
         return None  # pytest calls the sync test as usual
-    # TODO(exercise 06): run the test in the loop of its scope,
-    # _loop_of(_node_for(pyfuncitem, _test_loop_scope(pyfuncitem))), instead of the
-    # test's own; get the loop before you create the coroutine, so that a bad loop_scope
-    # fails the test without leaving a coroutine never awaited.
+    # TODO(exercise 06): run the test in the loop of its loop scope instead of the
+    # test's own; get that loop before the coroutine is created, so that a bad
+    # loop_scope fails the test without leaving a coroutine never awaited.
     coroutine = test_function(**_own_arguments(pyfuncitem))
     # The same loop as the test's function-scoped async fixtures; it stays open
     # for their teardown and is closed when the test is torn down, pass or fail.
