@@ -89,6 +89,7 @@ async def recorder():
 @pytest.mark.asyncio
 async def test_uses(recorder):
     loops["test"] = asyncio.get_running_loop()
+    assert recorder is None  # what it yielded
 
 def test_same_loop():
     assert loops["setup"] is loops["test"] is loops["teardown"]
@@ -359,8 +360,9 @@ async def count():
 async def test_async():
     assert events == ["autouse"]
 
-def test_sync():
+def test_sync(count):
     assert events == ["autouse", "autouse"]
+    assert count is None  # what it returned
 """,
     )
     aio.run().assert_outcomes(passed=2)
