@@ -628,3 +628,31 @@ def test_sync_tests_and_untimed_runs_are_untouched(aio):
     result.stdout.fnmatch_lines(["asyncio: mode=strict*, timeout=0.1s, fixture_timeout=0.1s"])
     result = aio.run()
     result.stdout.fnmatch_lines(["asyncio: mode=strict*default_test_loop_scope=function"])
+
+
+@pytest.mark.since("final")
+def test_the_report_says_what_a_fixture_between_setup_and_teardown_waits_for(aio):
+    """A yield fixture's own task waits for its teardown: the report says so, not 'no frames'."""
+    aio.pytester.makepyfile(
+        """
+        import asyncio
+        import pytest
+
+        @pytest.fixture
+        async def service():
+            yield "up"
+
+        @pytest.mark.asyncio
+        async def test_hangs(service):
+            await asyncio.Event().wait()
+        """
+    )
+    result = aio.run("--asyncio-timeout=0.2", "--asyncio-mode=auto")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "task \"fixture 'service'\":",
+            "  (the fixture's own task, between its setup and its teardown)",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*no frames to show*")

@@ -159,15 +159,19 @@ def format_stacks(
     stacks: list[TaskStack],
     *,
     labels: dict[asyncio.Task[Any], str] | None = None,
+    idle: dict[asyncio.Task[Any], str] | None = None,
     root: Path | None = None,
 ) -> str:
     """The stacks as text: per task a heading, then each await as ``file:line: in name``.
 
-    ``labels`` names tasks by what they run ("the test"); ``root`` is the
-    directory that paths are shown relative to (files elsewhere are shown
-    relative to the ``sys.path`` entry they are found under).
+    ``labels`` names tasks by what they run ("the test"); ``idle`` says what a
+    task with no frames to show waits for (the plugin's own task of a fixture,
+    between its setup and its teardown); ``root`` is the directory that paths
+    are shown relative to (files elsewhere are shown relative to the
+    ``sys.path`` entry they are found under).
     """
     labels = labels or {}
+    idle = idle or {}
     lines: list[str] = []
     shown = stacks
     if len(stacks) > MAX_OTHER_TASKS + 1:
@@ -189,7 +193,7 @@ def format_stacks(
         elif stack.awaiting is not None:
             lines.append(f"  awaiting {_describe(stack.awaiting)}")
         elif not stack.frames and not stack.not_started:
-            lines.append("  (no frames to show)")
+            lines.append(f"  ({idle.get(stack.task, 'no frames to show')})")
     if len(shown) < len(stacks):
         lines.append(f"... and {len(stacks) - len(shown)} more pending task(s)")
     return "\n".join(lines)

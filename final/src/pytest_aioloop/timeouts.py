@@ -55,7 +55,7 @@ import pytest
 
 from pytest_aioloop import stacks
 from pytest_aioloop.config import MarkError
-from pytest_aioloop.runner import StepError
+from pytest_aioloop.runner import StepError, is_driver
 
 #: Modules whose trace function means "a debugger": bdb is pdb's (and ipdb's,
 #: pudb's) base; pydevd is the debugger of PyCharm and of VS Code (debugpy).
@@ -120,7 +120,13 @@ class Timeout:
         try:
             found = stacks.capture(loop, task)
             labels = {} if task is None else {task: what}
-            return stacks.format_stacks(found, labels=labels, root=self.root)
+            # A fixture's driver waits, with no frame of its own, for its teardown.
+            idle = {
+                stack.task: "the fixture's own task, between its setup and its teardown"
+                for stack in found
+                if not stack.frames and is_driver(stack.task)
+            }
+            return stacks.format_stacks(found, labels=labels, idle=idle, root=self.root)
         except Exception as error:  # a report must never break the cut itself
             return f"(the tasks' stacks could not be captured: {error!r})"
 
