@@ -644,7 +644,8 @@ def directive_stage_matrix() -> list[str]:
         " `final/`). ✓: the scenario must pass there. ·: it is a strict xfail there,"
         " it must fail, because that target does not do it yet (or, after its"
         " `until=`, no longer does it that way). Under each name, the scenario's"
-        " docstring: the hint the workshop's checker prints.",
+        ' docstring, which the workshop\'s checker prints after "It checks:" for a'
+        " scenario that fails.",
         "",
     ]
     for file in sorted({s.file for s in scenarios()}):
