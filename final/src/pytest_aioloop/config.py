@@ -196,5 +196,28 @@ class AsyncioMark:
         return cls(loop_scope, None if factories is None else tuple(factories), clock)
 
 
+class Marks:
+    """Each ``asyncio`` marker parsed once, however many tests it reaches.
+
+    A module's ``pytestmark`` or a class's marker is one :class:`pytest.Mark`
+    for all of its tests, and so is a function's for each of its
+    parametrizations: its parse is kept by the marker's identity (the marker is
+    kept with it, so that the identity is not reused). A marker in error is not
+    kept: each test it reaches reports it, naming that test.
+    """
+
+    def __init__(self) -> None:
+        self._parsed: dict[int, tuple[pytest.Mark, AsyncioMark]] = {}
+
+    def parse(self, mark: pytest.Mark, nodeid: str) -> AsyncioMark:
+        """:meth:`AsyncioMark.parse`, once per marker."""
+        known = self._parsed.get(id(mark))
+        if known is not None and known[0] is mark:
+            return known[1]
+        parsed = AsyncioMark.parse(mark, nodeid)
+        self._parsed[id(mark)] = (mark, parsed)
+        return parsed
+
+
 class MarkError(ValueError):
     """An ``asyncio`` marker with arguments the plugin cannot honour."""

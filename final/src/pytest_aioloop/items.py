@@ -69,22 +69,45 @@ def async_test_function(item: pytest.Item) -> Callable[..., Any] | None:
     return None
 
 
+class Parameters:
+    """The parameter names of test functions, from one signature inspection per function.
+
+    A test function's items (its parametrizations, its loop factories) share
+    its signature; a method's items are bound to instances of their own, so
+    the cache is keyed by the function under the method, and whether it is bound.
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[tuple[Callable[..., Any], bool], tuple[str, ...]] = {}
+
+    def of(self, function: Callable[..., Any]) -> tuple[str, ...]:
+        """The names of ``function``'s parameters, as ``inspect.signature`` gives them."""
+        raw = getattr(function, "__func__", function)
+        key = (raw, raw is not function)
+        names = self._names.get(key)
+        if names is None:
+            names = self._names[key] = tuple(inspect.signature(function).parameters)
+        return names
+
+
 def classify(
     item: pytest.Function,
     mark: AsyncioMark,
     default_scope: LoopScope,
     timeout: Timeout | None = None,
     default_clock: Clock = Clock.REAL,
+    parameters: Parameters | None = None,
 ) -> AsyncTest:
     function = item.obj
     callspec = getattr(item, "callspec", None)
     factory = None if callspec is None else callspec.params.get(FACTORY_ARGNAME)
-    names = inspect.signature(function).parameters
+    names = (parameters or Parameters()).of(function)
+    fixturenames = item.fixturenames
     return AsyncTest(
         loop_scope=mark.loop_scope or default_scope,
         loop_scope_given=mark.loop_scope is not None,
         factory=factory,
-        argnames=tuple(name for name in names if name in item.fixturenames),
+        argnames=tuple(name for name in names if name in fixturenames),
         hypothesis=not inspect.iscoroutinefunction(getattr(function, "__func__", function)),
         timeout=timeout,
         clock=mark.clock or default_clock,

@@ -42,10 +42,10 @@ from pytest_aioloop import clock as clocks
 from pytest_aioloop.clock import UnsupportedLoop, VirtualClock
 from pytest_aioloop.config import (
     FIXTURE_SCOPE,
-    AsyncioMark,
     Clock,
     LoopScope,
     MarkError,
+    Marks,
     Mode,
     Settings,
 )
@@ -55,6 +55,7 @@ from pytest_aioloop.items import (
     ASYNC_TEST,
     FACTORY_ARGNAME,
     AsyncTest,
+    Parameters,
     async_test_function,
     run_test,
 )
@@ -86,6 +87,9 @@ class State:
         self.fixtures: dict[pytest.FixtureDef[Any], AsyncFixture | None] = {}
         #: the test being set up, run or torn down.
         self.item: pytest.Item | None = None
+        #: what collection works out once: each marker's parse, each function's signature.
+        self.marks = Marks()
+        self.parameters = Parameters()
 
     def factory(self, item: pytest.Item | None) -> LoopFactory:
         test = None if item is None else item.stash.get(ASYNC_TEST, None)
@@ -237,12 +241,13 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
-def _asyncio_mark(item: pytest.Item, mode: Mode) -> pytest.Mark | None:
-    mark = item.get_closest_marker("asyncio")
-    if mark is None and mode is Mode.AUTO:
+def _asyncio_marks(item: pytest.Item, mode: Mode) -> list[pytest.Mark]:
+    """The test's asyncio markers, closest first; auto mode marks an unmarked one."""
+    marks = list(item.iter_markers("asyncio"))
+    if not marks and mode is Mode.AUTO:
         item.add_marker("asyncio")
-        mark = item.get_closest_marker("asyncio")
-    return mark
+        marks = [item.own_markers[-1]]  # the one just added, its only asyncio marker
+    return marks
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -252,14 +257,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if async_test_function(definition) is None:
         return
     state = metafunc.config.stash[STATE]
-    mark = _asyncio_mark(definition, state.settings.mode)
-    if mark is None:
+    marks = _asyncio_marks(definition, state.settings.mode)
+    if not marks:
         return
+    mark = marks[0]
     try:
-        asyncio_mark = AsyncioMark.parse(mark, definition.nodeid)
+        asyncio_mark = state.marks.parse(mark, definition.nodeid)
         # Every asyncio marker of the test (its own, its class's, its module's) may
         # give timeout=: each value is checked here, once per function.
-        state.timeouts.for_test(definition.iter_markers("asyncio"), definition.nodeid)
+        state.timeouts.for_test(marks, definition.nodeid)
     except MarkError as error:
         # pytest.fail(..., pytrace=False), without the MarkError chained to it.
         raise pytest.fail.Exception(str(error), pytrace=False) from None
@@ -305,6 +311,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, LoopFactory] | None:
+    if not config.hook.pytest_asyncio_loop_factories.get_hookimpls():
+        return None  # no conftest or plugin has one: no need for the module's conftests
     hook = item.ihook.pytest_asyncio_loop_factories
     if not hook.get_hookimpls():
         return None
@@ -330,6 +338,9 @@ def pytest_collection_modifyitems(
     """Classify every collected test once: is it an async test of ours, in which loop."""
     state = config.stash[STATE]
     mode = state.settings.mode
+    # Whether a collector sees an event_loop_policy fixture other than this plugin's:
+    # fixtures are defined by collectors (and conftests), so its tests all see the same.
+    policy_overridden: dict[object, bool] = {}
     for item in items:
         if not isinstance(item, pytest.Function):
             continue
@@ -344,12 +355,12 @@ def pytest_collection_modifyitems(
                     )
                 )
             continue
-        mark = _asyncio_mark(item, mode)
-        if mark is None:
+        marks = _asyncio_marks(item, mode)
+        if not marks:
             continue  # strict mode, unmarked: pytest itself reports it
         try:
-            asyncio_mark = AsyncioMark.parse(mark, item.nodeid)
-            timeout = state.timeouts.for_test(item.iter_markers("asyncio"), item.nodeid)
+            asyncio_mark = state.marks.parse(marks[0], item.nodeid)
+            timeout = state.timeouts.for_test(marks, item.nodeid)
         except MarkError:
             continue  # reported by pytest_generate_tests for this function
         item.stash[ASYNC_TEST] = classify_test(
@@ -358,8 +369,14 @@ def pytest_collection_modifyitems(
             state.settings.default_test_loop_scope,
             timeout,
             state.settings.clock,
+            state.parameters,
         )
-        if _defined_elsewhere(_pytest_compat.closest_fixturedef(item, POLICY_FIXTURE)):
+        parent = item.parent
+        overridden = policy_overridden.get(parent)
+        if overridden is None:
+            overridden = _defined_elsewhere(_pytest_compat.closest_fixturedef(item, POLICY_FIXTURE))
+            policy_overridden[parent] = overridden
+        if overridden:
             # Set up the user's policy first, so that every loop of this test can use it.
             item.fixturenames.insert(0, POLICY_FIXTURE)
 
