@@ -8,6 +8,7 @@ before the coroutine is handed to its loop.
 from __future__ import annotations
 
 import inspect
+import types
 import unittest
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -58,7 +59,9 @@ def async_test_function(item: pytest.Item) -> Callable[..., Any] | None:
     """
     if not isinstance(item, pytest.Function):
         return None
-    if item.cls is not None and issubclass(item.cls, unittest.TestCase):
+    # item.cls, without the walk up the tree for a test in a module (no class above it).
+    cls = None if isinstance(item.parent, pytest.Module) else item.cls
+    if cls is not None and issubclass(cls, unittest.TestCase):
         return None
     function = getattr(item.obj, "__func__", item.obj)
     if inspect.iscoroutinefunction(function):
@@ -86,8 +89,44 @@ class Parameters:
         key = (raw, raw is not function)
         names = self._names.get(key)
         if names is None:
-            names = self._names[key] = tuple(inspect.signature(function).parameters)
+            names = _code_parameters(raw, bound=key[1])
+            if names is None:
+                names = tuple(inspect.signature(function).parameters)
+            self._names[key] = names
         return names
+
+
+def _code_parameters(function: Callable[..., Any], *, bound: bool) -> tuple[str, ...] | None:
+    """``inspect.signature(function).parameters``'s names, read from a plain function's code.
+
+    What ``inspect.signature`` itself reads for a plain function, in the order
+    it gives them (positional, ``*args``, keyword-only, ``**kwargs``), without
+    building the signature. None where the signature is not the code's: a
+    wrapper (``__wrapped__``), a ``__signature__``, anything but a function; and
+    a bound method whose first parameter is not a positional one.
+    """
+    if (
+        type(function) is not types.FunctionType
+        or hasattr(function, "__wrapped__")
+        or hasattr(function, "__signature__")
+    ):
+        return None
+    code = function.__code__
+    count, keyword_only = code.co_argcount, code.co_kwonlyargcount
+    names = code.co_varnames
+    result = list(names[:count])
+    index = count + keyword_only
+    if code.co_flags & inspect.CO_VARARGS:
+        result.append(names[index])
+        index += 1
+    result += names[count : count + keyword_only]
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        result.append(names[index])
+    if bound:
+        if count == 0:
+            return None  # inspect's own rules for binding *args or keyword-only parameters
+        del result[0]
+    return tuple(result)
 
 
 def classify(

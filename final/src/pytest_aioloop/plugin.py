@@ -90,6 +90,10 @@ class State:
         #: what collection works out once: each marker's parse, each function's signature.
         self.marks = Marks()
         self.parameters = Parameters()
+        #: the asyncio marker that auto mode gives unmarked tests, made once, at the
+        #: first (pytest.mark checks it against this run's markers only once the run's
+        #: collection has begun).
+        self.auto_marker: pytest.MarkDecorator | None = None
 
     def factory(self, item: pytest.Item | None) -> LoopFactory:
         test = None if item is None else item.stash.get(ASYNC_TEST, None)
@@ -241,12 +245,15 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
-def _asyncio_marks(item: pytest.Item, mode: Mode) -> list[pytest.Mark]:
+def _asyncio_marks(item: pytest.Item, state: State) -> list[pytest.Mark]:
     """The test's asyncio markers, closest first; auto mode marks an unmarked one."""
     marks = list(item.iter_markers("asyncio"))
-    if not marks and mode is Mode.AUTO:
-        item.add_marker("asyncio")
-        marks = [item.own_markers[-1]]  # the one just added, its only asyncio marker
+    if not marks and state.settings.mode is Mode.AUTO:
+        marker = state.auto_marker
+        if marker is None:
+            marker = state.auto_marker = pytest.mark.asyncio
+        item.add_marker(marker)
+        marks = [marker.mark]
     return marks
 
 
@@ -257,7 +264,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if async_test_function(definition) is None:
         return
     state = metafunc.config.stash[STATE]
-    marks = _asyncio_marks(definition, state.settings.mode)
+    marks = _asyncio_marks(definition, state)
     if not marks:
         return
     mark = marks[0]
@@ -337,7 +344,6 @@ def pytest_collection_modifyitems(
 ) -> None:
     """Classify every collected test once: is it an async test of ours, in which loop."""
     state = config.stash[STATE]
-    mode = state.settings.mode
     # Whether a collector sees an event_loop_policy fixture other than this plugin's:
     # fixtures are defined by collectors (and conftests), so its tests all see the same.
     policy_overridden: dict[object, bool] = {}
@@ -355,7 +361,7 @@ def pytest_collection_modifyitems(
                     )
                 )
             continue
-        marks = _asyncio_marks(item, mode)
+        marks = _asyncio_marks(item, state)
         if not marks:
             continue  # strict mode, unmarked: pytest itself reports it
         try:

@@ -1,0 +1,147 @@
+"""final/'s collection caches on their own: what they give is what the uncached code gives.
+
+Not scenarios (no ``aio`` fixture, no target): they import final/'s modules
+directly, as tests/test_final_runner.py does, and put ``sys.modules`` back
+afterwards so that the scenarios' in-process runs still import each target's
+own package. The scenarios (tests/test_0*.py, tests/test_final_*.py) check the
+plugin's behaviour with the caches in place.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import types
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+from conftest import ROOT
+
+
+@pytest.fixture
+def final_modules(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, ModuleType]]:
+    monkeypatch.syspath_prepend(str(ROOT / "final" / "src"))
+    before = {name for name in sys.modules if name.startswith("pytest_aioloop")}
+    assert not before, before
+    import pytest_aioloop.config
+    import pytest_aioloop.items
+
+    yield pytest_aioloop.items, pytest_aioloop.config
+    for name in [name for name in sys.modules if name.startswith("pytest_aioloop")]:
+        del sys.modules[name]
+
+
+def _wrapper(function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    return wrapped
+
+
+async def plain(a, b): ...  # type: ignore[no-untyped-def]
+async def nothing(): ...  # type: ignore[no-untyped-def]
+async def every_kind(a, /, b, *args, c, d=1, **kwargs): ...  # type: ignore[no-untyped-def]
+async def keyword_only(*, c, d): ...  # type: ignore[no-untyped-def]
+async def star_args(a, *rest): ...  # type: ignore[no-untyped-def]
+async def star_kwargs(a, **rest): ...  # type: ignore[no-untyped-def]
+async def with_locals(a, b):  # type: ignore[no-untyped-def]
+    c = a + b
+    return c
+
+
+async def signed(a, b): ...  # type: ignore[no-untyped-def]
+
+
+signed.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [inspect.Parameter("x", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+)
+
+
+class Tests:
+    async def method(self, a, *args, b, **kwargs): ...  # type: ignore[no-untyped-def]
+    async def bare(self): ...  # type: ignore[no-untyped-def]
+    async def star_self(*args): ...  # type: ignore[no-untyped-def]
+    async def keyword_self(*, a): ...  # type: ignore[no-untyped-def]
+
+
+FUNCTIONS = {
+    "plain": plain,
+    "no parameters": nothing,
+    "every kind": every_kind,
+    "keyword-only": keyword_only,
+    "*args": star_args,
+    "**kwargs": star_kwargs,
+    "with locals": with_locals,
+    "__signature__": signed,
+    "a wrapper": _wrapper(every_kind),
+    "a partial": functools.partial(every_kind, 1),
+    "a bound method": Tests().method,
+    "a bound method, self only": Tests().bare,
+    "a bound method, *args only": Tests().star_self,
+    "a method, unbound": Tests.method,
+    "a lambda": lambda x, y=2: None,
+}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS.values(), ids=FUNCTIONS.keys())
+def test_parameter_names_are_the_signatures(
+    final_modules: tuple[ModuleType, ModuleType], function: Callable[..., Any]
+) -> None:
+    items, _ = final_modules
+    parameters = items.Parameters()
+    expected = tuple(inspect.signature(function).parameters)
+    assert parameters.of(function) == expected
+    assert parameters.of(function) == expected  # from the cache
+
+
+def test_a_bound_method_and_its_function_are_told_apart(
+    final_modules: tuple[ModuleType, ModuleType],
+) -> None:
+    items, _ = final_modules
+    parameters = items.Parameters()
+    assert parameters.of(Tests.method) == ("self", "a", "args", "b", "kwargs")
+    assert parameters.of(Tests().method) == ("a", "args", "b", "kwargs")
+    assert parameters.of(Tests().method) == ("a", "args", "b", "kwargs")  # another instance
+    assert parameters.of(Tests.method) == ("self", "a", "args", "b", "kwargs")
+
+
+def test_a_bound_method_without_a_positional_self_gets_inspects_error(
+    final_modules: tuple[ModuleType, ModuleType],
+) -> None:
+    items, _ = final_modules
+    with pytest.raises(ValueError):
+        inspect.signature(Tests().keyword_self)
+    with pytest.raises(ValueError):
+        items.Parameters().of(Tests().keyword_self)  # inspect's own error, not a guess
+
+
+def _mark(**kwargs: object) -> Any:
+    """What AsyncioMark.parse reads of a pytest.Mark (the suite's strict markers
+    know no asyncio marker)."""
+    return types.SimpleNamespace(name="asyncio", args=(), kwargs=kwargs)
+
+
+def test_each_marker_is_parsed_once(final_modules: tuple[ModuleType, ModuleType]) -> None:
+    _, config = final_modules
+    marks = config.Marks()
+    mark = _mark(loop_scope="module")
+    parsed = marks.parse(mark, "test_a.py::test_one")
+    assert parsed == config.AsyncioMark.parse(mark, "test_a.py::test_one")
+    assert marks.parse(mark, "test_a.py::test_two") is parsed
+    other = _mark(loop_scope="class")
+    assert marks.parse(other, "test_a.py::test_three").loop_scope is config.LoopScope.CLASS
+
+
+def test_a_marker_in_error_names_each_test_it_reaches(
+    final_modules: tuple[ModuleType, ModuleType],
+) -> None:
+    _, config = final_modules
+    marks = config.Marks()
+    mark = _mark(loop_scope="modul")
+    for nodeid in ("test_a.py::test_one", "test_a.py::test_two"):
+        with pytest.raises(config.MarkError, match=f"^{nodeid}: loop_scope='modul'"):
+            marks.parse(mark, nodeid)
