@@ -12,10 +12,12 @@ from pytest_aioloop.config import LoopScope
 from pytest_aioloop.diagnostics import SplitLoopWarning
 from pytest_aioloop.fixtures import fixture
 from pytest_aioloop.items import is_async_test
+from pytest_aioloop.leaks import LeakWarning
 
 __version__ = "1.0.0"
 
 __all__ = [
+    "LeakWarning",
     "LoopScope",
     "SplitLoopWarning",
     "VirtualClock",

@@ -157,13 +157,21 @@ class AsyncioMark:
     def parse(cls, mark: pytest.Mark, nodeid: str) -> AsyncioMark:
         """Validate ``@pytest.mark.asyncio(...)``; raise MarkError naming the test."""
         # timeout= is validated by pytest_aioloop.timeouts, which resolves it.
-        unknown = set(mark.kwargs) - {"loop_scope", "scope", "loop_factories", "timeout", "clock"}
+        # timeout= and leaks= are validated by pytest_aioloop.timeouts and .leaks.
+        unknown = set(mark.kwargs) - {
+            "loop_scope",
+            "scope",
+            "loop_factories",
+            "timeout",
+            "clock",
+            "leaks",
+        }
         if mark.args or unknown:
             given = [repr(arg) for arg in mark.args] + sorted(f"{k}=" for k in unknown)
             raise MarkError(
                 f"{nodeid}: @pytest.mark.asyncio got {', '.join(given)}; it accepts only "
-                "the keyword arguments loop_scope=..., loop_factories=[...], timeout=... and "
-                "clock=... (real or virtual)."
+                "the keyword arguments loop_scope=..., loop_factories=[...], timeout=..., "
+                "clock=... (real or virtual) and leaks=... (report, warn, error or ignore)."
             )
         if "scope" in mark.kwargs and "loop_scope" in mark.kwargs:
             raise MarkError(

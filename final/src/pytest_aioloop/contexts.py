@@ -55,29 +55,38 @@ import asyncio
 import contextvars
 import sys
 from collections.abc import AsyncGenerator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_aioloop.runner import Driver, LoopRunner, StepError
 
+if TYPE_CHECKING:
+    from pytest_aioloop.leaks import Owner
 
-def step_task(runner: LoopRunner, what: str) -> Driver:
+
+def step_task(runner: LoopRunner, what: str, owner: Owner | None = None) -> Driver:
     """A task for one step (a test, a fixture without teardown), from the sync context now.
 
     Run the step with ``last=True``. The driver's task is created at that
     step, as a copy of the caller's context: the sync context at that moment.
-    ``what`` names the task (a test's node id, "fixture 'db'").
+    ``what`` names the task (a test's node id, "fixture 'db'"); ``owner`` owns
+    the tasks it creates (see :mod:`pytest_aioloop.leaks`).
     """
-    return runner.driver(what=what)
+    return runner.driver(what=what, owner=owner)
 
 
-def fixture_task(runner: LoopRunner, generator: AsyncGenerator[Any, None], name: str) -> Driver:
+def fixture_task(
+    runner: LoopRunner,
+    generator: AsyncGenerator[Any, None],
+    name: str,
+    owner: Owner | None = None,
+) -> Driver:
     """The task of an async generator fixture: its setup, then (``last=True``) its teardown."""
 
     async def unwind(cancelled: asyncio.CancelledError, running: str | None) -> BaseException:
         __tracebackhide__ = True
         return await _unwind(generator, name, cancelled, running)
 
-    return runner.driver(what=f"fixture {name!r}", unwind=unwind)
+    return runner.driver(what=f"fixture {name!r}", unwind=unwind, owner=owner)
 
 
 def publish(context: contextvars.Context) -> Callable[[], None] | None:

@@ -16,7 +16,7 @@ import inspect
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NoReturn, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast, overload
 
 import pytest
 
@@ -24,6 +24,9 @@ from pytest_aioloop import _pytest_compat, contexts, loops
 from pytest_aioloop.config import InvalidScope, LoopScope
 from pytest_aioloop.runner import LoopRunner
 from pytest_aioloop.timeouts import Timeout
+
+if TYPE_CHECKING:
+    from pytest_aioloop.leaks import Owner
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -134,6 +137,7 @@ def run_fixture(
     request: pytest.FixtureRequest,
     runner: LoopRunner,
     timeout: Timeout | None = None,
+    owner: Owner | None = None,
 ) -> object:
     """Set up one async fixture in ``runner``'s loop; schedule its teardown there too.
 
@@ -142,7 +146,8 @@ def run_fixture(
     setup and teardown in one task of its own, a coroutine in a task for that
     one step. What the fixture set in its context is then published to the
     sync context, until its teardown (see :mod:`pytest_aioloop.contexts`).
-    ``timeout`` bounds the set-up, and the teardown separately.
+    ``timeout`` bounds the set-up, and the teardown separately. ``owner`` owns
+    the tasks that its set-up and teardown create (see :mod:`pytest_aioloop.leaks`).
     """
     __tracebackhide__ = True
     kwargs = {argname: request.getfixturevalue(argname) for argname in fixturedef.argnames}
@@ -152,7 +157,7 @@ def run_fixture(
     try:
         if kind.generator:
             generator: AsyncGenerator[Any, None] = function(**kwargs)
-            task = contexts.fixture_task(runner, generator, name)
+            task = contexts.fixture_task(runner, generator, name, owner)
             started = _Started()
             try:
                 value, context = loops.run(
@@ -174,7 +179,7 @@ def run_fixture(
                     task.end()
                 raise
         else:
-            task = contexts.step_task(runner, what)
+            task = contexts.step_task(runner, what, owner)
             value, context = loops.run(
                 runner, _with_context(function(**kwargs)), what, timeout, driver=task, last=True
             )

@@ -18,6 +18,7 @@ import pytest
 
 from pytest_aioloop import contexts, loops
 from pytest_aioloop.config import AsyncioMark, Clock, LoopScope
+from pytest_aioloop.leaks import LeakMode, Owner
 from pytest_aioloop.runner import LoopFactory, LoopRunner
 from pytest_aioloop.timeouts import Timeout
 
@@ -42,6 +43,8 @@ class AsyncTest:
     timeout: Timeout | None = None
     #: the time its loop keeps.
     clock: Clock = Clock.REAL
+    #: what to do with its leaked tasks and background errors.
+    leaks: LeakMode = LeakMode.REPORT
 
 
 ASYNC_TEST = pytest.StashKey[AsyncTest]()
@@ -136,6 +139,7 @@ def classify(
     timeout: Timeout | None = None,
     default_clock: Clock = Clock.REAL,
     parameters: Parameters | None = None,
+    leaks: LeakMode = LeakMode.REPORT,
 ) -> AsyncTest:
     function = item.obj
     callspec = getattr(item, "callspec", None)
@@ -150,14 +154,18 @@ def classify(
         hypothesis=not inspect.iscoroutinefunction(getattr(function, "__func__", function)),
         timeout=timeout,
         clock=mark.clock or default_clock,
+        leaks=leaks,
     )
 
 
-def run_test(item: pytest.Function, test: AsyncTest, runner: LoopRunner) -> None:
+def run_test(
+    item: pytest.Function, test: AsyncTest, runner: LoopRunner, owner: Owner | None = None
+) -> None:
     """Call the test function and run the coroutine it returns in ``runner``'s loop.
 
     In a task of its own, from the sync context as it is now: what the test
     sets is dropped with that task (see :mod:`pytest_aioloop.contexts`).
+    ``owner`` owns the tasks the test creates (see :mod:`pytest_aioloop.leaks`).
     """
     __tracebackhide__ = True
     funcargs = item.funcargs
@@ -168,7 +176,7 @@ def run_test(item: pytest.Function, test: AsyncTest, runner: LoopRunner) -> None
             coroutine = _under_pdb(function.__wrapped__(**kwargs))
         else:
             coroutine = function(**kwargs)
-        task = contexts.step_task(runner, item.nodeid)
+        task = contexts.step_task(runner, item.nodeid, owner)
         loops.run(runner, coroutine, "the test", test.timeout, driver=task, last=True)
         return
     # hypothesis.given wraps the async function in a sync one that calls
@@ -179,7 +187,7 @@ def run_test(item: pytest.Function, test: AsyncTest, runner: LoopRunner) -> None
 
     def run_example(*args: Any, **kwargs: Any) -> None:
         __tracebackhide__ = True
-        task = contexts.step_task(runner, item.nodeid)
+        task = contexts.step_task(runner, item.nodeid, owner)
         loops.run(runner, inner(*args, **kwargs), "the test", test.timeout, driver=task, last=True)
 
     handle.inner_test = run_example

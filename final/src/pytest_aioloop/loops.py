@@ -20,7 +20,7 @@ Each loop has a short name that says whose it is (:func:`loop_name`): the
 from __future__ import annotations
 
 import functools
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol, TypeVar
 
 import pytest
@@ -98,6 +98,8 @@ class Loops:
         self._factory_names = factory_names
         self._open: dict[tuple[Node, LoopFactory], LoopRunner] = {}
         self.observer: LoopObserver | None = None
+        #: called with each runner as its loop opens (pytest_aioloop.leaks tracks its tasks).
+        self.track: Callable[[LoopRunner], None] | None = None
 
     def runner(self, node: Node, factory: LoopFactory, clock: Clock = Clock.REAL) -> LoopRunner:
         """The runner of ``node``'s loop, opened now with ``clock`` if it is not open yet."""
@@ -108,6 +110,8 @@ class Loops:
             runner = LoopRunner(factory, debug=self._debug, watchdog=self._watchdog, name=name)
             try:
                 clocks.apply(runner.loop, clock)
+                if self.track is not None:
+                    self.track(runner)
             except BaseException:
                 runner.close()
                 raise

@@ -15,7 +15,10 @@ work to the module that owns it:
 * the virtual clock (``clock="virtual"``, the ``aioloop_clock`` fixture):
   :mod:`pytest_aioloop.clock`;
 * which loop each ran in, when that matters (a mixed-loop failure, a split
-  loop, ``--asyncio-show-loops``): :mod:`pytest_aioloop.diagnostics`.
+  loop, ``--asyncio-show-loops``): :mod:`pytest_aioloop.diagnostics`;
+* leaked tasks and background errors, charged to their test or fixture:
+  :mod:`pytest_aioloop.leaks` (its tracker wraps each loop's task factory and
+  exception handler as the loop opens).
 
 Everything about a test or a fixture definition is worked out once (at
 collection, or at a fixture's first set-up). What runs for every test of a
@@ -31,6 +34,7 @@ test with the real clock pays nothing for the virtual one.
 from __future__ import annotations
 
 import asyncio
+import functools
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -60,6 +64,7 @@ from pytest_aioloop.items import (
     run_test,
 )
 from pytest_aioloop.items import classify as classify_test
+from pytest_aioloop.leaks import LeakMode, LeakSettings, Reporter
 from pytest_aioloop.loops import Loops, Node, scope_node
 from pytest_aioloop.runner import LoopFactory, LoopRunner
 from pytest_aioloop.timeouts import TimeoutSettings
@@ -72,15 +77,18 @@ pytest_plugins = ["pytest_aioloop.ports"]
 class State:
     """What the plugin keeps for one run."""
 
-    def __init__(self, settings: Settings, timeouts: TimeoutSettings) -> None:
+    def __init__(self, settings: Settings, timeouts: TimeoutSettings, leaks: Reporter) -> None:
         self.settings = settings
         self.timeouts = timeouts
+        self.leaks = leaks
         self.watchdog = Watchdog()  # its thread starts with the first alarm, if any
         #: the names pytest_asyncio_loop_factories gave the loop factories.
         self.factory_names: dict[LoopFactory, str] = {}
         self.loops = Loops(
             debug=settings.debug, watchdog=self.watchdog, factory_names=self.factory_names
         )
+        if leaks.on:
+            self.loops.track = leaks.track
         #: which loop each async fixture ran in, for the diagnostics.
         self.log = LoopLog(self.factory_names)
         #: each fixture definition's description, computed at its first set-up.
@@ -122,6 +130,10 @@ class State:
                 "or give it clock='real'.",
                 pytrace=False,
             ) from None
+
+    def leaks_mode(self, test: AsyncTest | None) -> LeakMode:
+        """The leaks mode of a fixture set up for ``test`` (None: not an async test)."""
+        return self.leaks.settings.mode if test is None else test.leaks
 
     def test_runner(self, item: pytest.Function, test: AsyncTest) -> LoopRunner:
         """The runner of the loop that the async test ``item`` runs in."""
@@ -169,6 +181,16 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         "Overrides the asyncio_timeout ini option; a marker's timeout= overrides both.",
     )
     group.addoption(
+        "--asyncio-leaks",
+        dest="asyncio_leaks",
+        default=None,
+        metavar="MODE",
+        help="what to do with the tasks an async test or fixture leaves pending and the "
+        "errors raised in tasks nobody awaits or in loop callbacks: report (list them at "
+        "the end), warn, error (fail the test's teardown) or ignore. Overrides the "
+        "asyncio_leaks ini option; a marker's leaks= overrides both.",
+    )
+    group.addoption(
         "--asyncio-fixture-timeout",
         dest="asyncio_fixture_timeout",
         default=None,
@@ -201,6 +223,12 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         default=None,
     )
     parser.addini(
+        "asyncio_leaks",
+        "what to do with leaked tasks and background errors: report (the default: a "
+        "summary at the end of the run), warn, error or ignore",
+        default="report",
+    )
+    parser.addini(
         "asyncio_clock",
         "the clock of async tests' loops: real (the default) or virtual, a time that "
         "jumps to the next timer whenever the loop is idle",
@@ -218,13 +246,16 @@ def pytest_configure(config: pytest.Config) -> None:
             )
     config.addinivalue_line(
         "markers",
-        "asyncio(loop_scope=None, loop_factories=None, timeout=None, clock=None): run this "
-        "async test in an event loop; loop_scope is function, class, module, package or "
-        "session; timeout (seconds) overrides --asyncio-timeout for this test, 0 or None for "
-        "no timeout; clock is real or virtual.",
+        "asyncio(loop_scope=None, loop_factories=None, timeout=None, clock=None, "
+        "leaks=None): run this async test in an event loop; loop_scope is function, class, "
+        "module, package or session; timeout (seconds) overrides --asyncio-timeout for this "
+        "test, 0 or None for no timeout; clock is real or virtual; leaks (report, warn, error "
+        "or ignore) overrides --asyncio-leaks for this test.",
     )
     state = config.stash[STATE] = State(
-        Settings.from_config(config), TimeoutSettings.from_config(config)
+        Settings.from_config(config),
+        TimeoutSettings.from_config(config),
+        Reporter(LeakSettings.from_config(config), config.invocation_params.dir),
     )
     if config.getoption("asyncio_show_loops"):
         show = ShowLoops(config, state.log, state.test_runner)
@@ -241,7 +272,7 @@ def pytest_report_header(config: pytest.Config) -> str:
         f"default_fixture_loop_scope="
         f"{settings.default_fixture_loop_scope and settings.default_fixture_loop_scope.value}, "
         f"default_test_loop_scope={settings.default_test_loop_scope.value}"
-        f"{state.timeouts.header()}{clock}"
+        f"{state.timeouts.header()}{clock}{state.leaks.header()}"
     )
 
 
@@ -271,8 +302,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     try:
         asyncio_mark = state.marks.parse(mark, definition.nodeid)
         # Every asyncio marker of the test (its own, its class's, its module's) may
-        # give timeout=: each value is checked here, once per function.
+        # give timeout= and leaks=: each value is checked here, once per function.
         state.timeouts.for_test(marks, definition.nodeid)
+        state.leaks.settings.for_test(marks, definition.nodeid)
     except MarkError as error:
         # pytest.fail(..., pytrace=False), without the MarkError chained to it.
         raise pytest.fail.Exception(str(error), pytrace=False) from None
@@ -367,8 +399,12 @@ def pytest_collection_modifyitems(
         try:
             asyncio_mark = state.marks.parse(marks[0], item.nodeid)
             timeout = state.timeouts.for_test(marks, item.nodeid)
+            leaks = state.leaks.settings.for_test(marks, item.nodeid)
         except MarkError:
             continue  # reported by pytest_generate_tests for this function
+        if leaks is not LeakMode.IGNORE and not state.leaks.on:
+            state.leaks.on = True  # a marker asks for it, in a run that ignores leaks
+            state.loops.track = state.leaks.track
         item.stash[ASYNC_TEST] = classify_test(
             item,
             asyncio_mark,
@@ -376,6 +412,7 @@ def pytest_collection_modifyitems(
             timeout,
             state.settings.clock,
             state.parameters,
+            leaks,
         )
         parent = item.parent
         overridden = policy_overridden.get(parent)
@@ -463,13 +500,21 @@ def pytest_fixture_setup(
         )
     runner = state.runner(scope_node(request.node, loop_scope), item)
     state.log.fixture_ran(fixturedef, runner, loop_scope, source)
+    owner = state.leaks.owner(
+        runner,
+        f"fixture {fixturedef.argname!r} of {request.node.nodeid}",
+        state.leaks_mode(test),
+    )
+    if owner is not None:
+        # Before run_fixture adds its teardown: finalizers run last-in, first-out.
+        request.addfinalizer(functools.partial(state.leaks.fixture_ended, runner, owner))
     if test is not None and loop_scope.width < test.loop_scope.width:
         # A defaulted loop scope narrower than the test's: pytest-asyncio's
         # behaviour (a loop of its own), which is a trap worth a warning.
         assert item is not None
         state.log.split_loop(item, test, fixturedef, runner, state.factory(item))
     return _pytest_compat.setup_result(
-        run_fixture(kind, fixturedef, request, runner, state.timeouts.fixtures)
+        run_fixture(kind, fixturedef, request, runner, state.timeouts.fixtures, owner)
     )
 
 
@@ -483,8 +528,15 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     runner = state.test_runner(pyfuncitem, test)
     if test.loop_scope is not LoopScope.FUNCTION:  # a loop of its own has the test's clock
         _check_shared_clock(pyfuncitem, test, runner)
-    run_test(pyfuncitem, test, runner)
-    return True  # called: pytest must not call the test function again
+    owner = state.leaks.owner(runner, pyfuncitem.nodeid, test.leaks)
+    if owner is None:
+        run_test(pyfuncitem, test, runner)
+        return True  # called: pytest must not call the test function again
+    try:
+        run_test(pyfuncitem, test, runner, owner)
+    finally:
+        state.leaks.test_ended(pyfuncitem, runner, owner)
+    return True
 
 
 def _check_shared_clock(item: pytest.Item, test: AsyncTest, runner: LoopRunner) -> None:
@@ -521,6 +573,12 @@ def pytest_runtest_makereport(
     report = pytest.TestReport.from_item_and_call(item, call)
     report.sections.append(("event loops", section))
     return report
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is not None:
+        state.leaks.terminal_summary(terminalreporter)
 
 
 def pytest_enter_pdb(config: pytest.Config) -> None:

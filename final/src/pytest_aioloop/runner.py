@@ -69,7 +69,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pytest_aioloop.watchdog import Alarm, Watchdog
 
-if TYPE_CHECKING:  # timeouts imports this module (its error is a StepError)
+if TYPE_CHECKING:  # these import this module
+    from pytest_aioloop.leaks import Owner, Tracker
     from pytest_aioloop.timeouts import Timeout
 
 T = TypeVar("T")
@@ -155,7 +156,17 @@ class Driver:
     ends after a step run with ``last=True`` (or at :meth:`end`).
     """
 
-    __slots__ = ("_context", "_ended", "_error", "_inbox", "_runner", "_unwind", "task", "what")
+    __slots__ = (
+        "_context",
+        "_ended",
+        "_error",
+        "_inbox",
+        "_runner",
+        "_unwind",
+        "owner",
+        "task",
+        "what",
+    )
 
     def __init__(
         self,
@@ -163,11 +174,14 @@ class Driver:
         context: contextvars.Context | None,
         what: str,
         unwind: Unwind | None,
+        owner: Owner | None = None,
     ) -> None:
         self._runner = runner
         self._context = context
         #: names the driver in messages ("fixture 'db'").
         self.what = what
+        #: who owns the tasks its steps create (see pytest_aioloop.leaks); None: nobody.
+        self.owner = owner
         self._unwind = unwind
         self.task: asyncio.Task[None] | None = None
         self._inbox: asyncio.Future[_Step | None] | None = None
@@ -310,6 +324,8 @@ class LoopRunner:
         self._closing = False
         #: tasks that ignored their cancellation at shutdown: discarded at close.
         self._stuck: set[asyncio.Task[Any]] = set()
+        #: who owns which task of the loop (pytest_aioloop.leaks); None: not tracked.
+        self.tracker: Tracker | None = None
 
     def driver(
         self,
@@ -317,15 +333,22 @@ class LoopRunner:
         *,
         what: str = "a driver",
         unwind: Unwind | None = None,
+        owner: Owner | None = None,
     ) -> Driver:
         """A new driver for this loop; its task starts with a copy of ``context``.
 
         Without ``context``, the task copies the context of the code that hands it
         its first step. ``what`` names the driver and its task. ``unwind`` is what
         the driver does when it is cancelled between its steps (see the module's
-        docstring); without one, such a cancellation ends it.
+        docstring); without one, such a cancellation ends it. ``owner`` owns the
+        tasks that its steps create (see :mod:`pytest_aioloop.leaks`).
         """
-        return Driver(self, context, what, unwind)
+        return Driver(self, context, what, unwind, owner)
+
+    def owner(self) -> Owner | None:
+        """The owner of the step running now (its driver's), or None."""
+        step = self._running or self._step
+        return None if step is None else step.driver.owner
 
     def run(
         self,
@@ -522,6 +545,8 @@ class LoopRunner:
             loop.close()
             if self._own_watchdog:
                 self.watchdog.close()
+            if self.tracker is not None:
+                self.tracker.closed()
 
     async def _shut_down(self) -> None:
         # asyncio.run()'s steps before it closes its loop, in one pass, except that

@@ -185,7 +185,7 @@ def format_stacks(
         if stack.not_started:
             lines.append("  (not started yet)")
         for frame in stack.frames:
-            lines.append(f"  {_path(frame.filename, root)}:{frame.lineno}: in {frame.name}")
+            lines.append(f"  {display_path(frame.filename, root)}:{frame.lineno}: in {frame.name}")
             if frame.source:
                 lines.append(f"      {frame.source}")
         if isinstance(stack.awaiting, asyncio.Task):
@@ -204,7 +204,8 @@ def _describe(awaitable: object) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _path(filename: str, root: Path | None) -> str:
+def display_path(filename: str, root: Path | None) -> str:
+    """``filename`` as a report shows it: relative to ``root``, else to its ``sys.path`` entry."""
     if not os.path.isabs(filename):
         return filename  # <string>, <frozen ...>
     if root is not None and _inside(filename, str(root)):

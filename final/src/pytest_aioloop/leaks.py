@@ -1,0 +1,512 @@
+"""Leaked tasks and background errors, each charged to the test or fixture that caused it.
+
+A task that a test starts and forgets, an exception raised in a task that
+nobody awaits, an error in a ``call_soon`` callback: asyncio notices them late
+or never (the task is cancelled as the loop closes; "Task exception was never
+retrieved" is logged at some later garbage collection, on no test in
+particular). Here each is a *finding* of the test or fixture that caused it.
+
+**Owners.** Every step that the plugin runs in a loop belongs to a driver
+(:mod:`pytest_aioloop.runner`); a driver made for a test or an async fixture
+carries an :class:`Owner` (``runner.driver(owner=...)``). A task is owned by
+the owner of the step running when it was created, and a task created by a
+task inherits its owner, whichever step runs at the time: a fixture's server
+task, and every connection task it starts while later tests run, stay the
+fixture's. The plugin's own driver tasks are never owned
+(:func:`~pytest_aioloop.runner.is_driver`).
+
+**Bookkeeping, with the runner** (:class:`Tracker`, one per loop, attached to
+its :class:`~pytest_aioloop.runner.LoopRunner` when the loop opens). It
+*wraps* the loop's task factory and exception handler, whichever they are when
+the loop opens (a loop factory may set ``asyncio.eager_task_factory``, or a
+handler of its own): every task is still made by the factory that was there,
+every error still reaches the handler that was there. A factory or handler
+set later by the code under test replaces the wrapper; it is wrapped again at
+the end of the next owner, so a loop shared by tests stays tracked. The
+wrapper notes each new task's owner (a dict and a list append; the owner of an
+eagerly started task is known before it runs its first step). When an owner
+ends (:meth:`Tracker.end`: a test's call, a fixture's teardown), its findings
+are:
+
+* its *leaks*: the tasks it owns that are still pending (a task already asked
+  to stop, ``task.cancel()`` without an ``await``, is not one on Python 3.11+).
+  They are left alone, and cancelled as the loop closes, as before;
+* the tasks it owns that raised an exception that nobody retrieved: the
+  tracker keeps a reference to each owned task until its owner ends, so such
+  a task is still there to look at, and no garbage collection is needed (the
+  exception is then marked retrieved: asyncio logs it no more, later);
+* every error that reached the loop's exception handler while one of its
+  steps ran (a callback's, a protocol's) or that names one of its tasks.
+
+What happens after an owner ended (its leaked task raises during a later test,
+or as the loop closes) is charged to it still, as a *late* finding, which goes
+to the summary (and is a warning in ``warn`` mode): a test that has been
+reported can no longer fail.
+
+**Reporting, in pytest's hooks** (:class:`Reporter`, called by the plugin's
+hooks). The mode (:class:`LeakMode`) is the ``leaks=`` of the test's closest
+``asyncio`` marker that gives one, else ``--asyncio-leaks``, else the
+``asyncio_leaks`` ini option, else ``report``; a fixture's findings follow
+the mode of the test it was set up for.
+
+* ``report``: the findings are listed in a terminal summary section at the end
+  of the run (none when there are none); no outcome or warning changes;
+* ``warn``: each finding is a :class:`LeakWarning`, attributed to the test;
+* ``error``: a test's findings fail its teardown (a finalizer that raises,
+  added only when there is something to say), a fixture's findings its
+  teardown;
+* ``ignore``: nothing is recorded for that test. A run whose mode is
+  ``ignore`` with no marker asking for more tracks no loop at all.
+
+Cost, in the default mode: a Python-level task factory (the test's own task
+is made through it), one :class:`Owner` per test and per async fixture set-up,
+and a look at the few tasks it owns when it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import os
+import sys
+import traceback
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_aioloop import stacks
+from pytest_aioloop.config import MarkError
+from pytest_aioloop.runner import LoopRunner, is_driver
+
+
+class LeakMode(str, enum.Enum):
+    """What to do with a test's leaked tasks and background errors."""
+
+    #: list them in a summary at the end of the run; nothing else changes.
+    REPORT = "report"
+    #: a LeakWarning for each, attributed to the test.
+    WARN = "warn"
+    #: fail the test's (or the fixture's) teardown with them.
+    ERROR = "error"
+    #: record nothing.
+    IGNORE = "ignore"
+
+
+_ALLOWED = ", ".join(mode.value for mode in LeakMode)
+
+
+class LeakWarning(pytest.PytestWarning):
+    """A task left pending by a test or fixture, or an error raised in the background."""
+
+
+@dataclass(frozen=True)
+class LeakSettings:
+    """The run's mode, read once at configure time."""
+
+    mode: LeakMode
+    #: where it was set, for the summary ("--asyncio-leaks=warn"); '' for the default.
+    source: str = ""
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> LeakSettings:
+        value = config.getoption("asyncio_leaks")
+        if value is not None:
+            option, source = "--asyncio-leaks", f"--asyncio-leaks={value}"
+        else:
+            value = config.getini("asyncio_leaks") or LeakMode.REPORT.value
+            option, source = "asyncio_leaks", f"asyncio_leaks = {value}"
+        try:
+            mode = LeakMode(str(value).strip().lower())
+        except ValueError:
+            raise pytest.UsageError(
+                f"{option}={value!r} is not one of {_ALLOWED}: report (the default) lists "
+                "leaked tasks and background errors at the end, warn makes each a warning, "
+                "error fails the test, ignore records nothing."
+            ) from None
+        return cls(mode, source)
+
+    def for_test(self, marks: Iterable[pytest.Mark], nodeid: str) -> LeakMode:
+        """The test's mode: its closest marker's ``leaks=``, else the run's.
+
+        Raises :class:`~pytest_aioloop.config.MarkError` for a marker's invalid value.
+        """
+        for mark in marks:
+            if "leaks" in mark.kwargs:
+                value = mark.kwargs["leaks"]
+                try:
+                    return LeakMode(value)
+                except ValueError:
+                    raise MarkError(
+                        f"{nodeid}: @pytest.mark.asyncio(leaks={value!r}) is not one of {_ALLOWED}."
+                    ) from None
+        return self.mode
+
+
+class Owner:
+    """A test or an async fixture set-up, as the owner of the tasks made while it runs."""
+
+    __slots__ = ("ended", "errors", "mode", "prune_at", "tasks", "what")
+
+    def __init__(self, what: str, mode: LeakMode) -> None:
+        #: names it in findings: a test's node id, "fixture 'db' of test_api.py".
+        self.what = what
+        self.mode = mode
+        #: the tasks it owns, kept (done or not) until it ends.
+        self.tasks: list[asyncio.Task[Any]] = []
+        #: what reached the loop's exception handler on its behalf.
+        self.errors: list[str] = []
+        self.ended = False
+        self.prune_at = _PRUNE_AT
+
+
+#: An owner that has made this many tasks drops its done ones (a session
+#: fixture's server makes one per connection, all session long).
+_PRUNE_AT = 256
+
+_UNSET: Any = object()
+
+#: Late findings go here: (owner, finding).
+LateSink = Callable[[Owner, str], None]
+
+
+class Tracker:
+    """The ownership of one loop's tasks: the loop's task factory and exception handler, wrapped.
+
+    Attached to its runner (``runner.tracker``); the runner calls :meth:`closed`
+    once the loop is closed.
+    """
+
+    def __init__(self, runner: LoopRunner, late: LateSink, root: Path | None = None) -> None:
+        self._runner = runner
+        self._loop = loop = runner.loop
+        self._late = late
+        self._root = root
+        self._owner_of: dict[asyncio.Task[Any], Owner] = {}
+        #: the owner of the task whose creation is running (an eager task's first step).
+        self._creating: Owner | None = _UNSET
+        self._factory: Any = None
+        self._handler: Any = None
+        # Bound once: a bound method is a new object at each access, and the
+        # wrappers are told from what replaced them by identity.
+        self._wrapped_factory = self._create
+        self._wrapped_handler = self._handle
+        self._wrap()
+        runner.tracker = self
+        # Where asyncio keeps a task's creation traceback: only in debug mode.
+        self._debug = loop.get_debug()
+
+    def _wrap(self) -> None:
+        loop = self._loop
+        factory = loop.get_task_factory()
+        if factory is not self._wrapped_factory:
+            self._factory = factory
+            loop.set_task_factory(self._wrapped_factory)
+        handler = loop.get_exception_handler()
+        if handler is not self._wrapped_handler:
+            self._handler = handler
+            loop.set_exception_handler(self._wrapped_handler)
+
+    # -- bookkeeping: in the loop -------------------------------------------------
+
+    def _create(self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
+        owner = self._creating
+        if owner is _UNSET:
+            parent = asyncio.current_task(loop)
+            if parent is None or is_driver(parent):
+                owner = self._runner.owner()
+            else:
+                owner = self._owner_of.get(parent)
+        factory = self._factory
+        if factory is None:
+            task = asyncio.Task(coro, loop=loop, **kwargs)
+        else:
+            saved, self._creating = self._creating, owner
+            try:
+                task = factory(loop, coro, **kwargs)
+            finally:
+                self._creating = saved
+        if owner is not None and not owner.ended and not is_driver(task):
+            self._owner_of[task] = owner
+            tasks = owner.tasks
+            tasks.append(task)
+            if len(tasks) >= owner.prune_at:
+                self._prune(owner)
+        return task
+
+    def _prune(self, owner: Owner) -> None:
+        kept = []
+        for task in owner.tasks:
+            if task.done() and not _unretrieved(task):
+                del self._owner_of[task]
+            else:
+                kept.append(task)
+        owner.tasks = kept
+        owner.prune_at = max(_PRUNE_AT, 2 * len(kept))
+
+    def _handle(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # the report must never break the loop
+            self._record(context)
+        handler = self._handler
+        if handler is None:
+            loop.default_exception_handler(context)
+        else:
+            handler(loop, context)
+
+    def _record(self, context: dict[str, Any]) -> None:
+        task = context.get("task", context.get("future"))
+        if isinstance(task, asyncio.Task) and not is_driver(task):
+            owner = self._owner_of.get(task)
+        else:
+            owner = self._runner.owner()
+        if owner is None:
+            return
+        finding = self._error(context)
+        if owner.ended:
+            self._late(owner, finding)
+        else:
+            owner.errors.append(finding)
+
+    # -- at an owner's end: outside the loop --------------------------------------
+
+    def end(self, owner: Owner) -> list[str]:
+        """The owner's findings, now that its step (or its last step) has ended."""
+        owner.ended = True
+        findings: list[str] = []
+        errors: list[str] = []
+        pending = []
+        for task in owner.tasks:
+            if not task.done():
+                if not _stopping(task):
+                    findings.append(self._leak(task))
+                pending.append(task)  # still its owner's, should it raise later
+                continue
+            del self._owner_of[task]
+            if _unretrieved(task):
+                errors.append(self._unretrieved(task))
+        owner.tasks = pending
+        findings.extend(errors)
+        findings.extend(owner.errors)
+        owner.errors = []
+        self._wrap()  # in case the code under test replaced the factory or the handler
+        return findings
+
+    def closed(self) -> None:
+        """The loop is closed: what the ended owners' tasks raised since is charged to them."""
+        for task, owner in self._owner_of.items():
+            if task.done() and _unretrieved(task):
+                self._late(owner, self._unretrieved(task))
+        self._owner_of.clear()
+
+    # -- what a finding says ------------------------------------------------------
+
+    def _leak(self, task: asyncio.Task[Any]) -> str:
+        coroutine = task.get_coro()
+        frames, awaiting = stacks.chain(coroutine)
+        lines = [f"leaked task {task.get_name()!r} ({_coroutine_name(coroutine)}), still pending"]
+        if frames:
+            lines.append("  waiting at (innermost last):")
+            for frame in frames:
+                lines.append(f"    {self._path(frame.filename)}:{frame.lineno}: in {frame.name}")
+                if frame.source:
+                    lines.append(f"        {frame.source}")
+        else:
+            lines.append("  (not started yet)")
+        if isinstance(awaiting, asyncio.Task):
+            lines.append(f"    awaiting task {awaiting.get_name()!r}")
+        lines.extend(self._created(task))
+        return "\n".join(lines)
+
+    def _created(self, task: asyncio.Task[Any]) -> list[str]:
+        source: list[traceback.FrameSummary] | None = getattr(task, "_source_traceback", None)
+        if not source:
+            return [
+                "  created at: not known, asyncio debug mode is off (--asyncio-debug, "
+                "or asyncio_debug = true, records where each task is created)"
+            ]
+        frames = [frame for frame in source if not _internal(frame.filename)] or source[-1:]
+        lines = ["  created at (innermost last):"]
+        for frame in frames[-_CREATION_FRAMES:]:
+            lines.append(f"    {self._path(frame.filename)}:{frame.lineno}: in {frame.name}")
+            if frame.line:
+                lines.append(f"        {frame.line.strip()}")
+        return lines
+
+    def _unretrieved(self, task: asyncio.Task[Any]) -> str:
+        error = task.exception()  # retrieved now: asyncio will not log it later
+        assert error is not None
+        return (
+            f"task {task.get_name()!r} ({_coroutine_name(task.get_coro())}) raised "
+            f"{type(error).__name__}, and nothing awaited it or retrieved its exception:\n"
+            + _indent(_format_exception(error))
+        )
+
+    def _error(self, context: dict[str, Any]) -> str:
+        message = str(context.get("message") or "error in the event loop")
+        lines = [f"background error: {message}"]
+        for key in ("handle", "task", "future", "protocol", "transport"):
+            if key in context:
+                lines.append(f"  {key}: {_short(context[key])}")
+        error = context.get("exception")
+        text = "\n".join(lines)
+        if isinstance(error, BaseException):
+            text += "\n" + _indent(_format_exception(error))
+        return text
+
+    def _path(self, filename: str) -> str:
+        return stacks.display_path(filename, self._root)
+
+
+#: Frames shown of where a task was created.
+_CREATION_FRAMES = 6
+
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
+_OWN_DIR = os.path.dirname(__file__) + os.sep
+_INTERNAL = (_ASYNCIO_DIR, _OWN_DIR, os.path.dirname(pytest.__file__), os.sep + "pluggy" + os.sep)
+
+
+def _internal(filename: str) -> bool:
+    return filename.startswith(_INTERNAL[:2]) or any(part in filename for part in _INTERNAL[2:])
+
+
+def _unretrieved(task: asyncio.Task[Any]) -> bool:
+    # asyncio's own flag: an exception that nobody retrieved (what it logs at
+    # garbage collection); there is no public way to ask.
+    return not task.cancelled() and bool(getattr(task, "_log_traceback", False))
+
+
+def _stopping(task: asyncio.Task[Any]) -> bool:
+    """Asked to stop already (``task.cancel()``), and about to: its owner did stop it."""
+    return sys.version_info >= (3, 11) and task.cancelling() > 0
+
+
+def _coroutine_name(coroutine: object) -> str:
+    name = getattr(coroutine, "__qualname__", None) or type(coroutine).__name__
+    return f"coroutine {name}()"
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _format_exception(error: BaseException) -> str:
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip()
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line if line else line for line in text.splitlines())
+
+
+# -- reporting: called from the plugin's hooks ------------------------------------
+
+
+class Reporter:
+    """The run's findings, and what each mode does with them."""
+
+    def __init__(self, settings: LeakSettings, root: Path | None) -> None:
+        self.settings = settings
+        self.root = root
+        #: whether any loop is tracked: off when every test's mode is ignore.
+        self.on = settings.mode is not LeakMode.IGNORE
+        #: findings for the summary: (owner's name, findings), in the order found.
+        self.summary: list[tuple[str, list[str]]] = []
+
+    def track(self, runner: LoopRunner) -> None:
+        """Attach a tracker to a newly opened loop."""
+        Tracker(runner, self.late, self.root)
+
+    def owner(self, runner: LoopRunner, what: str, mode: LeakMode) -> Owner | None:
+        """The owner for a test or fixture of ``runner``'s loop; None: nothing to record."""
+        if runner.tracker is None or mode is LeakMode.IGNORE:
+            return None
+        return Owner(what, mode)
+
+    def test_ended(self, item: pytest.Item, runner: LoopRunner, owner: Owner) -> None:
+        """The test's call has ended: its findings, as its mode says."""
+        tracker = runner.tracker
+        if tracker is None:
+            return
+        findings = tracker.end(owner)
+        if not findings:
+            return
+        message = _message(owner.what, findings)
+        if owner.mode is LeakMode.WARN:
+            item.warn(LeakWarning(message))
+        elif owner.mode is LeakMode.ERROR:
+
+            def fail() -> None:
+                __tracebackhide__ = True
+                raise pytest.fail.Exception(message, pytrace=False)
+
+            item.addfinalizer(fail)  # the first of its teardown, reported as a teardown error
+        else:
+            self.summary.append((owner.what, findings))
+
+    def fixture_ended(self, runner: LoopRunner, owner: Owner) -> None:
+        """The fixture has been torn down: its findings, as its mode says."""
+        __tracebackhide__ = True
+        tracker = runner.tracker
+        if tracker is None:
+            return
+        findings = tracker.end(owner)
+        if not findings:
+            return
+        message = _message(owner.what, findings)
+        if owner.mode is LeakMode.WARN:
+            warnings.warn(LeakWarning(message), stacklevel=2)
+        elif owner.mode is LeakMode.ERROR:
+            raise pytest.fail.Exception(message, pytrace=False)
+        else:
+            self.summary.append((owner.what, findings))
+
+    def late(self, owner: Owner, finding: str) -> None:
+        """A finding of an owner that has ended: to the summary, or a warning."""
+        if owner.mode is LeakMode.WARN:
+            warnings.warn(
+                LeakWarning(_message(f"{owner.what} (after it ended)", [finding])), stacklevel=2
+            )
+            return
+        what = f"{owner.what} (after it ended)"
+        if self.summary and self.summary[-1][0] == what:
+            self.summary[-1][1].append(finding)
+        else:
+            self.summary.append((what, [finding]))
+
+    def header(self) -> str:
+        """The report header's part ('' for the default mode)."""
+        mode = self.settings.mode
+        return "" if mode is LeakMode.REPORT else f", leaks={mode.value}"
+
+    def terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.summary:
+            return
+        write = terminalreporter.write_line
+        terminalreporter.section("asyncio: leaked tasks and background errors")
+        for what, findings in self.summary:
+            write(f"{what}:")
+            for finding in findings:
+                for line in finding.splitlines():
+                    write(f"  {line}")
+        owners = len({what for what, _ in self.summary})
+        write(
+            f"{owners} test(s) or fixture(s) left tasks pending or errors unretrieved. "
+            "To see each as a warning on its test, set asyncio_leaks = warn "
+            "(or --asyncio-leaks=warn); to fail the test, asyncio_leaks = error; "
+            "to silence one test, @pytest.mark.asyncio(leaks='ignore')."
+        )
+
+
+def _message(what: str, findings: list[str]) -> str:
+    leaked = sum(finding.startswith("leaked task") for finding in findings)
+    counts = []
+    if leaked:
+        counts.append(f"{leaked} leaked task" + ("s" if leaked > 1 else ""))
+    if len(findings) > leaked:
+        errors = len(findings) - leaked
+        counts.append(f"{errors} background error" + ("s" if errors > 1 else ""))
+    return f"{what}: {' and '.join(counts)}\n" + "\n".join(findings)
