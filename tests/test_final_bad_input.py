@@ -33,6 +33,8 @@ BAD_OPTIONS = [
         "*asyncio_default_test_loop_scope='fixture-scope' is not one of*session*",
     ),
     ("ini", "asyncio_debug", "maybe", "*asyncio_debug: invalid truth value 'maybe'; use true*"),
+    ("ini", "asyncio_leaks", "loud", "*asyncio_leaks='loud' is not one of report, warn, error*"),
+    ("cli", "--asyncio-leaks", "loud", "*--asyncio-leaks='loud' is not one of report, warn*"),
 ]
 
 

@@ -150,12 +150,14 @@ class LeakSettings:
 class Owner:
     """A test or an async fixture set-up, as the owner of the tasks made while it runs."""
 
-    __slots__ = ("ended", "errors", "mode", "prune_at", "tasks", "what")
+    __slots__ = ("ended", "errors", "location", "mode", "prune_at", "tasks", "what")
 
-    def __init__(self, what: str, mode: LeakMode) -> None:
+    def __init__(self, what: str, mode: LeakMode, location: tuple[str, int] | None = None) -> None:
         #: names it in findings: a test's node id, "fixture 'db' of test_api.py".
         self.what = what
         self.mode = mode
+        #: the file and line its warnings are shown at (a fixture's function).
+        self.location = location
         #: the tasks it owns, kept (done or not) until it ends.
         self.tasks: list[asyncio.Task[Any]] = []
         #: what reached the loop's exception handler on its behalf.
@@ -328,7 +330,15 @@ class Tracker:
                 "  created at: not known, asyncio debug mode is off (--asyncio-debug, "
                 "or asyncio_debug = true, records where each task is created)"
             ]
-        frames = [frame for frame in source if not _internal(frame.filename)] or source[-1:]
+        # The user's frames: those above asyncio's create_task() and this factory,
+        # up to the first frame of the loop or of pytest below them.
+        frames: list[traceback.FrameSummary] = []
+        for frame in reversed(source):
+            if not _internal(frame.filename):
+                frames.insert(0, frame)
+            elif frames:
+                break
+        frames = frames or source[-1:]
         lines = ["  created at (innermost last):"]
         for frame in frames[-_CREATION_FRAMES:]:
             lines.append(f"    {self._path(frame.filename)}:{frame.lineno}: in {frame.name}")
@@ -366,11 +376,14 @@ _CREATION_FRAMES = 6
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 _OWN_DIR = os.path.dirname(__file__) + os.sep
-_INTERNAL = (_ASYNCIO_DIR, _OWN_DIR, os.path.dirname(pytest.__file__), os.sep + "pluggy" + os.sep)
+#: pytest's and pluggy's frames, below a test's or fixture's in a creation traceback.
+_RUNNERS = tuple(os.sep + name + os.sep for name in ("_pytest", "pytest", "pluggy"))
 
 
 def _internal(filename: str) -> bool:
-    return filename.startswith(_INTERNAL[:2]) or any(part in filename for part in _INTERNAL[2:])
+    return filename.startswith((_ASYNCIO_DIR, _OWN_DIR)) or any(
+        part in filename for part in _RUNNERS
+    )
 
 
 def _unretrieved(task: asyncio.Task[Any]) -> bool:
@@ -420,11 +433,21 @@ class Reporter:
         """Attach a tracker to a newly opened loop."""
         Tracker(runner, self.late, self.root)
 
-    def owner(self, runner: LoopRunner, what: str, mode: LeakMode) -> Owner | None:
-        """The owner for a test or fixture of ``runner``'s loop; None: nothing to record."""
+    def owner(
+        self,
+        runner: LoopRunner,
+        what: str,
+        mode: LeakMode,
+        function: Callable[..., Any] | None = None,
+    ) -> Owner | None:
+        """The owner for a test or fixture of ``runner``'s loop; None: nothing to record.
+
+        A fixture's ``function`` is where its warnings are shown.
+        """
         if runner.tracker is None or mode is LeakMode.IGNORE:
             return None
-        return Owner(what, mode)
+        code = getattr(getattr(function, "__func__", function), "__code__", None)
+        return Owner(what, mode, None if code is None else (code.co_filename, code.co_firstlineno))
 
     def test_ended(self, item: pytest.Item, runner: LoopRunner, owner: Owner) -> None:
         """The test's call has ended: its findings, as its mode says."""
@@ -440,7 +463,6 @@ class Reporter:
         elif owner.mode is LeakMode.ERROR:
 
             def fail() -> None:
-                __tracebackhide__ = True
                 raise pytest.fail.Exception(message, pytrace=False)
 
             item.addfinalizer(fail)  # the first of its teardown, reported as a teardown error
@@ -449,7 +471,6 @@ class Reporter:
 
     def fixture_ended(self, runner: LoopRunner, owner: Owner) -> None:
         """The fixture has been torn down: its findings, as its mode says."""
-        __tracebackhide__ = True
         tracker = runner.tracker
         if tracker is None:
             return
@@ -458,7 +479,7 @@ class Reporter:
             return
         message = _message(owner.what, findings)
         if owner.mode is LeakMode.WARN:
-            warnings.warn(LeakWarning(message), stacklevel=2)
+            _warn(owner, message)
         elif owner.mode is LeakMode.ERROR:
             raise pytest.fail.Exception(message, pytrace=False)
         else:
@@ -467,9 +488,7 @@ class Reporter:
     def late(self, owner: Owner, finding: str) -> None:
         """A finding of an owner that has ended: to the summary, or a warning."""
         if owner.mode is LeakMode.WARN:
-            warnings.warn(
-                LeakWarning(_message(f"{owner.what} (after it ended)", [finding])), stacklevel=2
-            )
+            _warn(owner, _message(f"{owner.what} (after it ended)", [finding]))
             return
         what = f"{owner.what} (after it ended)"
         if self.summary and self.summary[-1][0] == what:
@@ -488,7 +507,7 @@ class Reporter:
         write = terminalreporter.write_line
         terminalreporter.section("asyncio: leaked tasks and background errors")
         for what, findings in self.summary:
-            write(f"{what}:")
+            write(f"{what}: {_counts(findings)}")
             for finding in findings:
                 for line in finding.splitlines():
                     write(f"  {line}")
@@ -501,7 +520,20 @@ class Reporter:
         )
 
 
+def _warn(owner: Owner, message: str) -> None:
+    if owner.location is None:
+        warnings.warn(LeakWarning(message), stacklevel=3)
+    else:
+        filename, lineno = owner.location
+        warnings.warn_explicit(LeakWarning(message), LeakWarning, filename, lineno)
+
+
 def _message(what: str, findings: list[str]) -> str:
+    return f"{what}: {_counts(findings)}\n" + "\n".join(findings)
+
+
+def _counts(findings: list[str]) -> str:
+    """ "1 leaked task and 2 background errors"."""
     leaked = sum(finding.startswith("leaked task") for finding in findings)
     counts = []
     if leaked:
@@ -509,4 +541,4 @@ def _message(what: str, findings: list[str]) -> str:
     if len(findings) > leaked:
         errors = len(findings) - leaked
         counts.append(f"{errors} background error" + ("s" if errors > 1 else ""))
-    return f"{what}: {' and '.join(counts)}\n" + "\n".join(findings)
+    return " and ".join(counts)

@@ -504,6 +504,7 @@ def pytest_fixture_setup(
         runner,
         f"fixture {fixturedef.argname!r} of {request.node.nodeid}",
         state.leaks_mode(test),
+        fixturedef.func,
     )
     if owner is not None:
         # Before run_fixture adds its teardown: finalizers run last-in, first-out.
@@ -528,7 +529,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     runner = state.test_runner(pyfuncitem, test)
     if test.loop_scope is not LoopScope.FUNCTION:  # a loop of its own has the test's clock
         _check_shared_clock(pyfuncitem, test, runner)
-    owner = state.leaks.owner(runner, pyfuncitem.nodeid, test.leaks)
+    owner = state.leaks.owner(runner, pyfuncitem.nodeid, test.leaks, pyfuncitem.obj)
     if owner is None:
         run_test(pyfuncitem, test, runner)
         return True  # called: pytest must not call the test function again
