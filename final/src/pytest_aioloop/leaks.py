@@ -352,7 +352,7 @@ class Tracker:
         return (
             f"task {task.get_name()!r} ({_coroutine_name(task.get_coro())}) raised "
             f"{type(error).__name__}, and nothing awaited it or retrieved its exception:\n"
-            + _indent(_format_exception(error))
+            + _indent(_format_exception(error, self._root))
         )
 
     def _error(self, context: dict[str, Any]) -> str:
@@ -364,7 +364,7 @@ class Tracker:
         error = context.get("exception")
         text = "\n".join(lines)
         if isinstance(error, BaseException):
-            text += "\n" + _indent(_format_exception(error))
+            text += "\n" + _indent(_format_exception(error, self._root))
         return text
 
     def _path(self, filename: str) -> str:
@@ -407,8 +407,21 @@ def _short(value: object) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _format_exception(error: BaseException) -> str:
-    return "".join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip()
+def _format_exception(error: BaseException, root: Path | None) -> str:
+    """The error's traceback, its paths shown as a report shows them (relative to ``root``)."""
+    described = traceback.TracebackException(type(error), error, error.__traceback__)
+    seen: set[int] = set()
+    todo = [described]
+    while todo:  # the error, its cause or context, a group's errors
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for frame in current.stack:  # the source lines are read already
+            frame.filename = stacks.display_path(frame.filename, root)
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        todo.extend(getattr(current, "exceptions", None) or [])
+    return "".join(described.format()).rstrip()
 
 
 def _indent(text: str) -> str:
