@@ -589,3 +589,20 @@ def test_a_bad_marker_value_names_the_test(aio):
         ["*test_typo*@pytest.mark.asyncio(leaks='loud') is not one of report, warn, error, ignore."]
     )
     assert result.ret != 0
+
+
+@pytest.mark.since("final")
+def test_the_summary_gathers_the_workers_findings_under_xdist(aio):
+    """Each pytest-xdist worker hands its findings to the controller, which prints them."""
+    pytest.importorskip("xdist")
+    aio.pytester.makepyfile(test_leaky=LEAKY, test_callback=CALLBACK)
+    # (--asyncio-leaks: a stage, which has no such option, fails before it starts workers.)
+    result = aio.run_subprocess("-n", "2", "-p", "xdist", "--asyncio-leaks=report")
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines_random(
+        [
+            SECTION,
+            "test_leaky.py::test_leaks: 1 leaked task",
+            "test_callback.py::test_schedules_a_broken_callback: 1 background error",
+        ]
+    )

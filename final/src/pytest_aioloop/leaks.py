@@ -509,6 +509,22 @@ class Reporter:
         else:
             self.summary.append((what, [finding]))
 
+    def share(self, config: pytest.Config) -> None:
+        """Under pytest-xdist, a worker hands its summary to the controller.
+
+        ``config.workeroutput`` is pytest-xdist's documented channel, sent when the
+        worker's session finishes; the controller reads it in ``pytest_testnodedown``.
+        """
+        output = getattr(config, "workeroutput", None)
+        if isinstance(output, dict):
+            output[WORKER_OUTPUT] = self.summary  # filled in as the worker runs
+
+    def worker_done(self, node: Any) -> None:
+        """A pytest-xdist worker has finished: its summary joins the controller's."""
+        output = getattr(node, "workeroutput", None) or {}
+        for what, findings in output.get(WORKER_OUTPUT, ()):
+            self.summary.append((str(what), [str(finding) for finding in findings]))
+
     def header(self) -> str:
         """The report header's part ('' for the default mode)."""
         mode = self.settings.mode
@@ -531,6 +547,10 @@ class Reporter:
             "(or --asyncio-leaks=warn); to fail the test, asyncio_leaks = error; "
             "to silence one test, @pytest.mark.asyncio(leaks='ignore')."
         )
+
+
+#: The key of a pytest-xdist worker's summary in its ``workeroutput``.
+WORKER_OUTPUT = "aioloop_leaks"
 
 
 def _warn(owner: Owner, message: str) -> None:

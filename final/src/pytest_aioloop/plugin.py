@@ -257,6 +257,7 @@ def pytest_configure(config: pytest.Config) -> None:
         TimeoutSettings.from_config(config),
         Reporter(LeakSettings.from_config(config), config.invocation_params.dir),
     )
+    state.leaks.share(config)
     if config.getoption("asyncio_show_loops"):
         show = ShowLoops(config, state.log, state.test_runner)
         state.loops.observer = show
@@ -574,6 +575,14 @@ def pytest_runtest_makereport(
     report = pytest.TestReport.from_item_and_call(item, call)
     report.sections.append(("event loops", section))
     return report
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    # pytest-xdist's hook, on the controller: a worker's leaks summary joins ours.
+    state = node.config.stash.get(STATE, None)
+    if state is not None:
+        state.leaks.worker_done(node)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
