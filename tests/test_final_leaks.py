@@ -306,6 +306,7 @@ async def child_of_a_leak():
 
 
 async def parent():
+    await asyncio.sleep(0.002)  # test_leaks has ended by now: its leak makes a child
     asyncio.create_task(child_of_a_leak(), name="child")
     await poll()
 

@@ -185,7 +185,7 @@ class Tracker:
 
     def __init__(self, runner: LoopRunner, late: LateSink, root: Path | None = None) -> None:
         self._runner = runner
-        self._loop = loop = runner.loop
+        self._loop = runner.loop
         self._late = late
         self._root = root
         self._owner_of: dict[asyncio.Task[Any], Owner] = {}
@@ -199,8 +199,6 @@ class Tracker:
         self._wrapped_handler = self._handle
         self._wrap()
         runner.tracker = self
-        # Where asyncio keeps a task's creation traceback: only in debug mode.
-        self._debug = loop.get_debug()
 
     def _wrap(self) -> None:
         loop = self._loop
@@ -232,7 +230,9 @@ class Tracker:
                 task = factory(loop, coro, **kwargs)
             finally:
                 self._creating = saved
-        if owner is not None and not owner.ended and not is_driver(task):
+        # (An owner that has ended still owns what its leaked tasks create: their
+        # errors are its late findings.)
+        if owner is not None and not is_driver(task):
             self._owner_of[task] = owner
             tasks = owner.tasks
             tasks.append(task)
