@@ -536,6 +536,9 @@ def test_a_users_task_factory_and_exception_handler_keep_working(aio):
         def broken():
             raise KeyError("callback")
 
+        async def fails_at_once():
+            raise OSError("at once")
+
         @pytest.mark.asyncio
         async def test_uses_them():
             started = []
@@ -548,6 +551,8 @@ def test_a_users_task_factory_and_exception_handler_keep_working(aio):
             assert started == ([True] if sys.version_info >= (3, 12) else [])
             await task
             asyncio.create_task(spawns(), name="child")
+            # (3.12+: an eager task that ends as it is created, with no coroutine left.)
+            asyncio.create_task(fails_at_once(), name="at-once")
             asyncio.get_running_loop().call_soon(broken)
             await asyncio.sleep(0.01)
             assert seen.count("task") >= 3
@@ -562,6 +567,7 @@ def test_a_users_task_factory_and_exception_handler_keep_working(aio):
             "*leaked task 'child' (coroutine spawns())*",
             "*leaked task 'grandchild' (coroutine poll())*",
             "*background error: Exception in callback broken()*",
+            "*task 'at-once' (coroutine fails_at_once()) raised OSError*",
         ]
     )
 

@@ -189,6 +189,9 @@ class Tracker:
         self._late = late
         self._root = root
         self._owner_of: dict[asyncio.Task[Any], Owner] = {}
+        #: the coroutines' names of owned tasks that an eager task factory ran to
+        #: their end as they were created (see _driver).
+        self._ran_at_once: dict[asyncio.Task[Any], str] = {}
         #: the owner of the task whose creation is running (an eager task's first step).
         self._creating: Owner | None = _UNSET
         self._factory: Any = None
@@ -232,7 +235,9 @@ class Tracker:
                 self._creating = saved
         # (An owner that has ended still owns what its leaked tasks create: their
         # errors are its late findings.)
-        if owner is not None and not is_driver(task):
+        if owner is not None and not _driver(task):
+            if task.done():  # an eager task that ran to its end as it was created
+                self._ran_at_once[task] = _coroutine_name(coro)
             self._owner_of[task] = owner
             tasks = owner.tasks
             tasks.append(task)
@@ -245,6 +250,7 @@ class Tracker:
         for task in owner.tasks:
             if task.done() and not _unretrieved(task):
                 del self._owner_of[task]
+                self._ran_at_once.pop(task, None)
             else:
                 kept.append(task)
         owner.tasks = kept
@@ -261,7 +267,7 @@ class Tracker:
 
     def _record(self, context: dict[str, Any]) -> None:
         task = context.get("task", context.get("future"))
-        if isinstance(task, asyncio.Task) and not is_driver(task):
+        if isinstance(task, asyncio.Task) and not _driver(task):
             owner = self._owner_of.get(task)
         else:
             owner = self._runner.owner()
@@ -290,6 +296,7 @@ class Tracker:
             del self._owner_of[task]
             if _unretrieved(task):
                 errors.append(self._unretrieved(task))
+            self._ran_at_once.pop(task, None)
         owner.tasks = pending
         findings.extend(errors)
         findings.extend(owner.errors)
@@ -303,6 +310,7 @@ class Tracker:
             if task.done() and _unretrieved(task):
                 self._late(owner, self._unretrieved(task))
         self._owner_of.clear()
+        self._ran_at_once.clear()
 
     # -- what a finding says ------------------------------------------------------
 
@@ -350,10 +358,14 @@ class Tracker:
         error = task.exception()  # retrieved now: asyncio will not log it later
         assert error is not None
         return (
-            f"task {task.get_name()!r} ({_coroutine_name(task.get_coro())}) raised "
+            f"task {task.get_name()!r} ({self._coroutine_of_done(task)}) raised "
             f"{type(error).__name__}, and nothing awaited it or retrieved its exception:\n"
             + _indent(_format_exception(error, self._root))
         )
+
+    def _coroutine_of_done(self, task: asyncio.Task[Any]) -> str:
+        name = self._ran_at_once.get(task)
+        return name if name is not None else _coroutine_name(task.get_coro())
 
     def _error(self, context: dict[str, Any]) -> str:
         message = str(context.get("message") or "error in the event loop")
@@ -395,6 +407,17 @@ def _unretrieved(task: asyncio.Task[Any]) -> bool:
 def _stopping(task: asyncio.Task[Any]) -> bool:
     """Asked to stop already (``task.cancel()``), and about to: its owner did stop it."""
     return sys.version_info >= (3, 11) and task.cancelling() > 0
+
+
+def _driver(task: asyncio.Task[Any]) -> bool:
+    """:func:`~pytest_aioloop.runner.is_driver`, for a task that may have ended already.
+
+    A driver that has ended owns nothing. And a task that an eager task factory
+    ran to its end as it was created has no coroutine left: ``get_coro()``
+    crashes the interpreter on Python 3.12 (3.13 returns None), so a done task
+    is never asked (the tracker keeps such a task's coroutine name itself).
+    """
+    return not task.done() and is_driver(task)
 
 
 def _coroutine_name(coroutine: object) -> str:
