@@ -370,7 +370,7 @@ def test_the_reference_covers_every_option_of_final(site):
     assert not any(missing.values()), missing
     # Each argument of the asyncio marker that final/ accepts has its entry.
     config = (ROOT / "final" / "src" / "pytest_aioloop" / "config.py").read_text()
-    accepted = re.search(r"set\(mark\.kwargs\) - \{(.*?)\}", config)
+    accepted = re.search(r"set\(mark\.kwargs\) - \{(.*?)\}", config, re.S)
     assert accepted, "where final/ lists the marker's arguments has moved: update this test"
     arguments = set(re.findall(r"\"(\w+)\"", accepted[1]))
     assert arguments <= set(page.terms), (arguments, page.terms)
