@@ -28,7 +28,9 @@ stash look-up for a sync test) and, for every fixture set-up,
 ``pytest_runtest_makereport`` (one check per phase; a failure's error is looked
 at). A test's timeout is resolved at collection too: without one, running it
 costs nothing more; with one, an alarm is armed and disarmed around each step. A
-test with the real clock pays nothing for the virtual one.
+test with the real clock pays nothing for the virtual one. An async test (and
+an async fixture set-up) in the default leaks mode, ``report``, has an owner
+for its tasks, made and looked at once; in ``ignore`` mode, none.
 """
 
 from __future__ import annotations
