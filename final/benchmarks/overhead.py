@@ -31,7 +31,9 @@ throwaway venv and adds it as a column, its ratios to sync tests run in that
 venv (``--pytest-asyncio-python PYTHON`` uses a venv that has it already;
 pytest-asyncio is never a dependency of this project). ``--asyncio-timeout
 SECONDS`` adds workload a with that timeout: what a timeout costs a test that
-stays well within it. ``--baseline SRC`` adds pytest-aioloop from another
+stays well within it. ``--asyncio-leaks MODE`` adds workloads a to c with that
+leaks mode: ``--asyncio-leaks ignore`` tracks no task at all, so it shows what
+the default mode, ``report``, costs. ``--baseline SRC`` adds pytest-aioloop from another
 tree's ``src`` folder (say a ``git worktree`` of an earlier commit), to compare
 before and after a change. ``--memory`` adds the peak RSS of a 10,000-test run
 against a 2,000-test run. ``--only a,d`` runs some workloads only. ``--micro``
@@ -294,6 +296,9 @@ def main() -> None:
     parser.add_argument(
         "--asyncio-timeout", metavar="SECONDS", help="add workload a with this timeout"
     )
+    parser.add_argument(
+        "--asyncio-leaks", metavar="MODE", help="add workloads a-c with this leaks mode"
+    )
     parser.add_argument("--baseline", metavar="SRC", help="another tree's final/src to compare")
     parser.add_argument("--memory", action="store_true", help="peak RSS: 10,000 tests vs 2,000")
     parser.add_argument("--micro", action="store_true", help="time the loop runner alone")
@@ -337,6 +342,14 @@ def main() -> None:
             with_path(SRC),
             "sync",
         )
+    if args.asyncio_leaks:
+        variants["leaks"] = Variant(
+            f"pytest-aioloop --asyncio-leaks={args.asyncio_leaks}",
+            sys.executable,
+            [*ours, f"--asyncio-leaks={args.asyncio_leaks}"],
+            with_path(SRC),
+            "sync",
+        )
     if args.baseline:
         variants["baseline"] = Variant(
             "pytest-aioloop baseline", sys.executable, ours, with_path(args.baseline), "sync"
@@ -361,7 +374,9 @@ def main() -> None:
             header[-1] = header[-1].replace("from", "baseline from")
 
         async_columns = [
-            k for k in ("aioloop", "timeout", "baseline", "bare", "pytest-asyncio") if k in variants
+            k
+            for k in ("aioloop", "timeout", "leaks", "baseline", "bare", "pytest-asyncio")
+            if k in variants
         ]
 
         def workload(
@@ -420,9 +435,10 @@ def main() -> None:
             "d": "d. --collect-only of 10,000 async tests in 200 modules",
         }
         no_timeout = [c for c in async_columns if c != "timeout"]
+        no_leaks = [c for c in no_timeout if c != "leaks"]
         if "start-up" in only:
             start = workload(
-                titles["start-up"], 1, 1, "plain", [c for c in no_timeout if c != "bare"]
+                titles["start-up"], 1, 1, "plain", [c for c in no_leaks if c != "bare"]
             )
             alone = write_suite(
                 root / "alone", modules=1, per_module=1, kind="sync", shape="plain", bare=True
@@ -440,9 +456,7 @@ def main() -> None:
         if "c" in only:
             workloads.append(workload(titles["c"], 1000, 10, "fixture", no_timeout))
         if "d" in only:
-            workloads.append(
-                workload(titles["d"], 10000, 200, "plain", no_timeout, "--collect-only")
-            )
+            workloads.append(workload(titles["d"], 10000, 200, "plain", no_leaks, "--collect-only"))
 
         print("measuring ...", file=sys.stderr, flush=True)
         samples = measure(workloads, variants, args.rounds)
@@ -498,6 +512,14 @@ def main() -> None:
                 plain = ratios[(work.name, "aioloop")][index]
                 timed = ratios[(work.name, "timeout")][index]
                 print(f"  the timeout adds {timed / plain - 1:+.1%} ({label}) to pytest-aioloop")
+        if "leaks" in variants and (work.name, "leaks") in samples:
+            for index, label in ((0, "wall"), (1, "CPU")):
+                default = ratios[(work.name, "aioloop")][index]
+                other = ratios[(work.name, "leaks")][index]
+                print(
+                    f"  the default leaks mode (report) is {default / other - 1:+.1%} ({label}) "
+                    f"over --asyncio-leaks={args.asyncio_leaks}"
+                )
         if "baseline" in variants and (work.name, "baseline") in samples:
             for index, label in ((0, "wall"), (1, "CPU")):
                 now = ratios[(work.name, "aioloop")][index]
@@ -507,7 +529,9 @@ def main() -> None:
     print()
     print("ratios to sync tests in the same environment, wall / CPU")
     columns = [
-        k for k in ("aioloop", "timeout", "baseline", "bare", "pytest-asyncio") if k in variants
+        k
+        for k in ("aioloop", "timeout", "leaks", "baseline", "bare", "pytest-asyncio")
+        if k in variants
     ]
     print(f"  {'workload':12}" + "".join(f" {variants[c].name[:24]:>24}" for c in columns))
     for work in workloads:
