@@ -311,6 +311,14 @@ class Tracker:
                 self._late(owner, self._unretrieved(task))
         self._owner_of.clear()
         self._ran_at_once.clear()
+        # The loop, its runner and this tracker refer to each other: let go, so that
+        # a closed loop is freed at once, not by a later garbage collection.
+        loop = self._loop
+        if loop.get_task_factory() is self._wrapped_factory:
+            loop.set_task_factory(self._factory)
+        if loop.get_exception_handler() is self._wrapped_handler:
+            loop.set_exception_handler(self._handler)
+        self._runner.tracker = None
 
     # -- what a finding says ------------------------------------------------------
 
