@@ -162,7 +162,7 @@ async def test_last():
 
 @pytest.mark.since("final")
 @pytest.mark.parametrize("scope", ["function", "module"])
-@pytest.mark.parametrize("mode", ["report", "error"])
+@pytest.mark.parametrize("mode", ["report", "warn", "error"])
 def test_a_fixtures_task_is_no_leak_while_it_lives_and_one_after_its_teardown(aio, scope, mode):
     """The server fixture stops its task: no leak. The sloppy one does not: a leak, at teardown."""
     aio.pytester.makepyfile(test_fixtures=FIXTURES.format(scope=scope))
@@ -177,6 +177,15 @@ def test_a_fixtures_task_is_no_leak_while_it_lives_and_one_after_its_teardown(ai
         result.assert_outcomes(passed=3)
         result.stdout.fnmatch_lines([SECTION, found, "*leaked task 'sloppy-server'*"])
         assert "test_uses_the_server" not in section(output)
+    elif mode == "warn":
+        # Under the test in whose teardown the fixture was torn down, at the fixture's line.
+        result.assert_outcomes(passed=3, warnings=1)
+        result.stdout.fnmatch_lines(
+            [
+                f"test_fixtures.py::{torn_down_after}",
+                f"  test_fixtures.py:22: LeakWarning: {found}",
+            ]
+        )
     else:
         result.assert_outcomes(passed=3, errors=1)
         result.stdout.fnmatch_lines([f"*ERROR at teardown of {torn_down_after}*", found])

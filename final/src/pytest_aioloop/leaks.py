@@ -523,7 +523,7 @@ class Reporter:
             return
         message = _message(owner.what, findings)
         if owner.mode is LeakMode.WARN:
-            _warn(owner, message)
+            _warn(owner, message, self.root)
         elif owner.mode is LeakMode.ERROR:
             raise pytest.fail.Exception(message, pytrace=False)
         else:
@@ -532,7 +532,7 @@ class Reporter:
     def late(self, owner: Owner, finding: str) -> None:
         """A finding of an owner that has ended: to the summary, or a warning."""
         if owner.mode is LeakMode.WARN:
-            _warn(owner, _message(f"{owner.what} (after it ended)", [finding]))
+            _warn(owner, _message(f"{owner.what} (after it ended)", [finding]), self.root)
             return
         what = f"{owner.what} (after it ended)"
         if self.summary and self.summary[-1][0] == what:
@@ -584,12 +584,13 @@ class Reporter:
 WORKER_OUTPUT = "aioloop_leaks"
 
 
-def _warn(owner: Owner, message: str) -> None:
+def _warn(owner: Owner, message: str, root: Path | None) -> None:
     if owner.location is None:
         warnings.warn(LeakWarning(message), stacklevel=3)
     else:
         filename, lineno = owner.location
-        warnings.warn_explicit(LeakWarning(message), LeakWarning, filename, lineno)
+        where = stacks.display_path(filename, root)
+        warnings.warn_explicit(LeakWarning(message), LeakWarning, where, lineno)
 
 
 def _message(what: str, findings: list[str]) -> str:
