@@ -283,13 +283,16 @@ def write_suite(pytester: pytest.Pytester, suite: Suite) -> list[str]:
 
 
 def unit(test: Case, scope: str) -> str:
-    """The collector a loop (or cache) of ``scope`` belongs to, seen from ``test``."""
-    if scope == "function":
-        return test.name
+    """The collector a loop (or cache) of ``scope`` belongs to, seen from ``test``.
+
+    As pytest (and the plugin) see it: a class scope outside a class is the test's own.
+    """
+    if scope == "function" or (scope == "class" and not test.in_class):
+        return f"test {test.name}"
     if scope == "class":
-        return f"m{test.module}.TestC" if test.in_class else test.name
+        return f"class m{test.module}.TestC"
     if scope == "module":
-        return f"m{test.module}"
+        return f"module m{test.module}"
     return "session"
 
 
@@ -397,19 +400,19 @@ def check(suite: Suite, order: list[str], events: list[list[object]]) -> None:
                 assert x[4] == members[-1], (n, x, members)
 
     # Loops: the same for one scope unit, another for another; closed once, when the unit ends.
-    loop_of: dict[tuple[str, str], int] = {}
+    loop_of: dict[str, int] = {}
     users: dict[int, list[int]] = {}  # loop -> event indices that ran in it
     for i, e in enumerate(events):
         if e[0] == "test" and e[1] in tests and tests[e[1]].is_async:
             t = tests[e[1]]
-            key = (t.loop_scope, unit(t, t.loop_scope))
+            key = unit(t, t.loop_scope)
             loop = e[2]
         elif e[0] in ("setup", "teardown") and fixtures[e[1]].is_async:
             f = fixtures[e[1]]
             if e[0] == "teardown" and f.scope != "function":
                 continue  # its loop checked at set-up; its close below
             t = tests[e[2]]
-            key = (f.loop_scope, unit(t, f.loop_scope))
+            key = unit(t, f.loop_scope)
             loop = e[3]
         else:
             continue
@@ -425,8 +428,9 @@ def check(suite: Suite, order: list[str], events: list[list[object]]) -> None:
     close_at = {e[1]: i for i, e in enumerate(events) if e[0] == "loop_closed"}
     for key, loop in loop_of.items():
         assert all(i < close_at[loop] for i in users[loop]), f"{key}: used after its close"
-        scope, member_unit = key
-        members = [name for name in order if scope_unit(tests, name, scope) == member_unit]
+        members = [
+            name for name in order if any(scope_unit(tests, name, s) == key for s in SCOPES)
+        ]
         later = order[order.index(members[-1]) + 1 :] if members else []
         starts = [i for i, e in enumerate(events) if e[0] == "start" and e[1] in later]
         if starts:

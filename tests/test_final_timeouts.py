@@ -310,7 +310,7 @@ def test_a_hanging_fixture_fails_with_the_fixture_timeout(aio):
             "fixture 'server', in task \"fixture 'server'\":",
             "  test_fixtures.py:8: in server",
             "*_ ERROR at teardown of test_client _*",
-            "fixture 'client''s teardown timed out after 0.2 s*",
+            "the teardown of fixture 'client' timed out after 0.2 s*",
             "  test_fixtures.py:15: in client",
         ]
     )

@@ -154,6 +154,7 @@ def run_fixture(
     function = _pytest_compat.fixture_function(fixturedef, request)
     name = fixturedef.argname
     what = f"fixture {name!r}"
+    teardown = f"the teardown of fixture {name!r}"
     try:
         if kind.generator:
             generator: AsyncGenerator[Any, None] = function(**kwargs)
@@ -170,7 +171,7 @@ def run_fixture(
                     loops.run(
                         runner,
                         _last_step(generator, name),
-                        f"{what}'s teardown",
+                        teardown,
                         timeout,
                         driver=task,
                         last=True,
@@ -190,11 +191,11 @@ def run_fixture(
         if kind.generator:
 
             def tear_down() -> None:
-                __tracebackhide__ = True
+                __tracebackhide__ = _hidden_unless_message_only
                 loops.run(
                     runner,
                     _last_step(generator, name),
-                    f"{what}'s teardown",
+                    teardown,
                     timeout,
                     driver=task,
                     last=True,
@@ -225,6 +226,21 @@ def refuse(
     except pytest.fail.Exception as error:
         _pytest_compat.cache_error(fixturedef, request, error)
         raise
+
+
+def _hidden_unless_message_only(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+    """``__tracebackhide__`` of a teardown: hidden, unless the error is a message alone.
+
+    pytest shows a ``pytest.fail(..., pytrace=False)`` as its message only, but
+    when every frame of its traceback is hidden it adds "All traceback entries
+    are hidden. Pass `--full-trace` ..." below it. A misuse found in a teardown
+    (a fixture that yields twice, a loop stopped in it, a timeout) is raised in
+    the plugin's frames alone: this frame stays, so the message comes alone. A
+    user's own teardown error keeps its traceback, without this frame.
+    (pytest calls a callable ``__tracebackhide__`` with the exception's info.)
+    """
+    error = excinfo.value
+    return not (isinstance(error, pytest.fail.Exception) and not error.pytrace)
 
 
 class _Started:

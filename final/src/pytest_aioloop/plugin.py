@@ -319,7 +319,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             ),
             stacklevel=1,
         )
-    factories = _loop_factories(metafunc.config, definition)
+    try:
+        factories = _loop_factories(metafunc.config, definition)
+    except pytest.UsageError as error:
+        # Raised while pytest collects the module: its message alone, as the
+        # module's collection error (a UsageError here would show the plugin's
+        # traceback).
+        raise pytest.fail.Exception(str(error), pytrace=False) from None
     if factories is None:
         if asyncio_mark.loop_factories is not None:
             pytest.fail(
