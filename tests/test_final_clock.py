@@ -343,6 +343,7 @@ def test_a_connection_within_the_loop_does_not_hold_the_clock(run: Callable[...,
         answered_at = loop.time()
         await asyncio.sleep(3600)  # an idle connection to our own server: still a jump
         writer.close()
+        await writer.wait_closed()
         server.close()
         await server.wait_closed()
         return answer, answered_at, loop.time()
@@ -377,10 +378,14 @@ def test_an_open_connection_within_the_loop_lets_the_clock_jump(
     # A short directory: a Unix socket's path has a length limit of about 100.
     listen, connect_to = SERVERS[kind](tmp_path_factory.mktemp("s", numbered=True))
 
+    served = asyncio.Event()
+
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(await reader.readline())
         await reader.read()  # until the client closes
         writer.close()
+        await writer.wait_closed()
+        served.set()
 
     async def talk_then_sleep() -> float:
         if "path" in listen:
@@ -396,6 +401,8 @@ def test_an_open_connection_within_the_loop_lets_the_clock_jump(
         await asyncio.sleep(5)  # the connection stays open, idle, at both ends
         slept = time.monotonic() - began
         writer.close()
+        await writer.wait_closed()
+        await served.wait()  # both ends closed: no socket left for the collector
         server.close()
         await server.wait_closed()
         return slept

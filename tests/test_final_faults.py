@@ -282,14 +282,19 @@ def test_fixture_errors_at_every_loop_scope(aio, loop_scope):
         assert out.count(error) == 1, (error, out)
     outcomes = result.parseoutcomes()
     assert outcomes["errors"] == 3, outcomes  # two setups, one teardown (both errors in it)
-    assert outcomes["passed"] == 3 + 2, outcomes  # the after tests, test_teardowns_fail and test_last
+    assert outcomes["passed"] == 3 + 2, (
+        outcomes
+    )  # the after tests, test_teardowns_fail and test_last
 
 
 @pytest.mark.since("final")
 @pytest.mark.parametrize("where", ["test", "fixture setup", "fixture teardown"])
 @pytest.mark.parametrize("loop_scope", ["function", "module"])
 def test_pytest_exit_ends_the_session_cleanly(aio, where, loop_scope):
-    """``pytest.exit()`` in an async test or fixture: the session ends with its code, loops closed."""
+    """``pytest.exit()`` in an async test or fixture: the session ends with its code, loops closed.
+
+    In the fixture's teardown too: pytest stops there, after its summary.
+    """
     fixture = {
         "test": "yield",
         "fixture setup": 'pytest.exit("leaving now", returncode=7)\n    yield',
@@ -364,6 +369,30 @@ async def test_same_module(twice):
 """,
         {"passed": 2, "errors": 2},
         ["*ERROR at teardown of test_fault*", "async fixture 'twice' yielded more than once*"],
+    ),
+    "an async fixture that stops its loop in its teardown": (
+        """
+@pytest_aioloop.fixture(scope="module", loop_scope="module")
+async def stops():
+    yield
+    asyncio.get_running_loop().stop()
+    await asyncio.sleep(60)
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_fault(stops):
+    pass
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_same_module(stops):
+    pass
+""",
+        {"passed": 2, "errors": 1},
+        [
+            "*ERROR at teardown of test_same_module*",
+            "the event loop was stopped (loop.stop() was called) before the teardown of fixture "
+            "'stops' finished, so its remaining work was cancelled; code under test must not "
+            "stop the loop it runs in.",
+        ],
     ),
     "an async generator test function": (
         # Its message is issue 14's; here: it fails, and the session carries on.
@@ -465,7 +494,8 @@ LEFT_OPEN = {
     )
 """,
     "a socket": """
-    LEFT.append(socket.socket())
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
 """,
 }
 
@@ -492,7 +522,7 @@ def test_a_test_that_leaves_something_open(aio, what, loop_scope):
     """
     write(
         aio,
-        "\nLEFT = []\n\n@pytest.mark.asyncio\nasync def test_fault():\n"
+        "\n@pytest.mark.asyncio\nasync def test_fault():\n"
         + LEFT_OPEN[what]
         + "\n@pytest.mark.asyncio\nasync def test_same_module():\n    await asyncio.sleep(0)\n",
         loop_scope=loop_scope,
@@ -503,7 +533,11 @@ def test_a_test_that_leaves_something_open(aio, what, loop_scope):
         conftest=COLLECT_AT_THE_END,
     )
     result = run(
-        aio, "-W", "ignore::ResourceWarning", "-W", "ignore::pytest.PytestUnraisableExceptionWarning"
+        aio,
+        "-W",
+        "ignore::ResourceWarning",
+        "-W",
+        "ignore::pytest.PytestUnraisableExceptionWarning",
     )
     result.assert_outcomes(passed=5)
 
@@ -536,8 +570,8 @@ MARKER_FAULTS = {
     ),
     "loop_factories with a non-string name": (
         "@pytest.mark.asyncio(loop_factories=[asyncio.new_event_loop])",
-        "test_a_fault.py::test_fault: @pytest.mark.asyncio(loop_factories=*<function new_event_loop*>*): give a "
-        "non-empty list of factory names*",
+        "test_a_fault.py::test_fault: @pytest.mark.asyncio("
+        "loop_factories=*<function new_event_loop*>*): give a non-empty list of factory names*",
     ),
 }
 
@@ -580,7 +614,8 @@ def test_a_loop_factories_hook_of_the_wrong_type_is_an_error_naming_it(aio, retu
         [
             "*ERROR collecting test_a.py*",
             "test_a.py::test_one: pytest_asyncio_loop_factories returned *; it must return a "
-            "non-empty mapping of names to loop factories, e.g. {'asyncio': asyncio.new_event_loop}.",
+            "non-empty mapping of names to loop factories, "
+            "e.g. {'asyncio': asyncio.new_event_loop}.",
         ]
     )
     result.stdout.no_fnmatch_line("*pytest_aioloop/*.py*")
@@ -588,7 +623,9 @@ def test_a_loop_factories_hook_of_the_wrong_type_is_an_error_naming_it(aio, retu
 
 
 @pytest.mark.since("final")
-@pytest.mark.skipif(sys.platform == "win32", reason="pytest-timeout's thread method ends the process")
+@pytest.mark.skipif(
+    sys.platform == "win32", reason="pytest-timeout's thread method ends the process"
+)
 @pytest.mark.parametrize("loop_scope", ["function", "module"])
 def test_pytest_timeout_thread_method_ends_a_hanging_run(aio, loop_scope):
     """pytest-timeout's thread method: the stacks are dumped and the process ends; no hang.

@@ -119,11 +119,18 @@ def test_asyncio_debug_option_and_ini(aio):
     aio.pytester.makepyfile(
         """
         import asyncio
+        import os
+        import sys
+
         import pytest
+
+        # Off, a loop keeps asyncio's own default: on in Python's development
+        # mode (-X dev, PYTHONDEVMODE) or with PYTHONASYNCIODEBUG set.
+        ASYNCIO_DEFAULT = sys.flags.dev_mode or bool(os.environ.get("PYTHONASYNCIODEBUG"))
 
         @pytest.mark.asyncio
         async def test_debug(request):
-            expected = request.config.getoption("expect") == "on"
+            expected = request.config.getoption("expect") == "on" or ASYNCIO_DEFAULT
             assert asyncio.get_running_loop().get_debug() is expected
         """
     )

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import textwrap
 from dataclasses import dataclass, field
 
@@ -108,7 +109,11 @@ def suites(draw: st.DrawFn) -> Suite:
         candidates = [
             f.name for f in fixtures if FIXTURE_SCOPES.index(f.scope) >= FIXTURE_SCOPES.index(scope)
         ]
-        deps = draw(st.lists(st.sampled_from(candidates), unique=True, max_size=2)) if candidates else []
+        deps = (
+            draw(st.lists(st.sampled_from(candidates), unique=True, max_size=2))
+            if candidates
+            else []
+        )
         fault = draw(st.sampled_from(["none", "none", "setup", "teardown"]))
         fixtures.append(Fixture(f"f{i}", scope, loop_scope, is_async, deps, fault))
     suite = Suite(fixtures)
@@ -118,18 +123,30 @@ def suites(draw: st.DrawFn) -> Suite:
         is_async = draw(st.booleans())
         # A test's loop no wider than any async fixture's it uses (else refused).
         widest = min(
-            [WIDTH[suite.by_name()[n].loop_scope] for n in suite.closure(used) if suite.by_name()[n].is_async],
+            [
+                WIDTH[suite.by_name()[n].loop_scope]
+                for n in suite.closure(used)
+                if suite.by_name()[n].is_async
+            ],
             default=WIDTH["session"],
         )
         loop_scope = draw(st.sampled_from([s for s in SCOPES if WIDTH[s] <= widest]))
         outcome = draw(st.sampled_from(ASYNC_OUTCOMES if is_async else SYNC_OUTCOMES))
         suite.tests.append(
-            Case(f"test_t{i}", draw(st.integers(0, 1)), draw(st.booleans()), is_async, loop_scope, used, outcome)
+            Case(
+                f"test_t{i}",
+                draw(st.integers(0, 1)),
+                draw(st.booleans()),
+                is_async,
+                loop_scope,
+                used,
+                outcome,
+            )
         )
     return suite
 
 
-CONFTEST = '''
+CONFTEST = """
 import asyncio
 import json
 
@@ -177,9 +194,9 @@ def pytest_unconfigure(config):
     aiorec.event("open_at_end", sum(not loop.is_closed() for loop in aiorec.LOOPS))
     with open("events.json", "w") as out:
         json.dump(aiorec.EVENTS, out)
-'''
+"""
 
-AIOREC = '''
+AIOREC = """
 import asyncio
 
 EVENTS = []
@@ -196,7 +213,7 @@ def loop_index():
         return asyncio.get_running_loop()._rec_index
     except (RuntimeError, AttributeError):
         return None
-'''
+"""
 
 
 def fixture_source(f: Fixture) -> str:
@@ -240,13 +257,17 @@ def case_source(t: Case) -> str:
         "stop": ["asyncio.get_running_loop().stop()", "await asyncio.sleep(3600)"],
         "leak": ["asyncio.create_task(asyncio.sleep(3600))"],
     }[t.outcome]
-    lines = [marker, head, *("    " + line for line in body)] if marker else [head, *("    " + line for line in body)]
+    lines = (
+        [marker, head, *("    " + line for line in body)]
+        if marker
+        else [head, *("    " + line for line in body)]
+    )
     return "\n".join(lines) + "\n"
 
 
 HEAD = "import asyncio\n\nimport pytest\n\nimport aiorec\nimport pytest_aioloop\n\n"
 
-TRAILER = '''
+TRAILER = """
 @pytest.mark.asyncio
 async def test_plain_after():
     await asyncio.sleep(0)
@@ -254,16 +275,21 @@ async def test_plain_after():
 
 def test_sync_after():
     asyncio.run(asyncio.sleep(0))
-'''
+"""
 
 
 def write_suite(pytester: pytest.Pytester, suite: Suite) -> list[str]:
     """Write the suite; return the test names in the order pytest runs them."""
-    conftest = CONFTEST + "\n" + HEAD.replace("import aiorec\n", "") + "\n\n".join(
-        fixture_source(f) for f in suite.fixtures
+    conftest = (
+        CONFTEST
+        + "\n"
+        + HEAD.replace("import aiorec\n", "")
+        + "\n\n".join(fixture_source(f) for f in suite.fixtures)
     )
     # The helper's import comes first: the conftest's fixtures use it.
-    pytester.makeconftest(conftest.replace("import pytest_aioloop\n", "import pytest_aioloop\nimport aiorec\n", 1))
+    pytester.makeconftest(
+        conftest.replace("import pytest_aioloop\n", "import pytest_aioloop\nimport aiorec\n", 1)
+    )
     pytester.makepyfile(aiorec=AIOREC)
     order: list[str] = []
     for module in (0, 1):
@@ -279,7 +305,7 @@ def write_suite(pytester: pytest.Pytester, suite: Suite) -> list[str]:
             source += TRAILER
         (pytester.path / f"test_m{module}.py").write_text(source)
         order += [t.name for t in plain] + [t.name for t in in_class]
-    return order + ["test_plain_after", "test_sync_after"]
+    return [*order, "test_plain_after", "test_sync_after"]
 
 
 def unit(test: Case, scope: str) -> str:
@@ -368,10 +394,11 @@ def check(suite: Suite, order: list[str], events: list[list[object]]) -> None:
                 assert "the event loop was stopped" in call_text, call_text
             if t.outcome == "cancel":
                 assert "CancelledError" in call_text, call_text
-        for n, f in fixtures.items():
-            for when, (outcome, text) in reports[t.name].items():
+        for n in fixtures:
+            for when, (_, text) in reports[t.name].items():
                 if f"FAULT-{n}-setup" in text:
-                    assert when == "setup" and n in closure, (t.name, when, n)
+                    assert when == "setup", (t.name, when, n)
+                    assert n in closure, (t.name, when, n)
 
     # A teardown error: once per torn-down instance, on the test whose teardown ran it.
     for n, f in fixtures.items():
@@ -396,7 +423,11 @@ def check(suite: Suite, order: list[str], events: list[list[object]]) -> None:
                 assert x[4] == setup_test
             else:
                 # the last test of the scope's unit: the one after which the unit ends
-                members = [name for name in order if scope_unit(tests, name, f.scope) == scope_unit(tests, setup_test, f.scope)]
+                members = [
+                    name
+                    for name in order
+                    if scope_unit(tests, name, f.scope) == scope_unit(tests, setup_test, f.scope)
+                ]
                 assert x[4] == members[-1], (n, x, members)
 
     # Loops: the same for one scope unit, another for another; closed once, when the unit ends.
@@ -418,7 +449,9 @@ def check(suite: Suite, order: list[str], events: list[list[object]]) -> None:
             continue
         assert loop is not None, e
         users.setdefault(loop, []).append(i)
-        assert loop_of.setdefault(key, loop) == loop, f"{key} ran in loops {loop_of[key]} and {loop}"
+        assert loop_of.setdefault(key, loop) == loop, (
+            f"{key} ran in loops {loop_of[key]} and {loop}"
+        )
     assert len(set(loop_of.values())) == len(loop_of), f"two scopes shared a loop: {loop_of}"
     closed = [e for e in events if e[0] == "loop_closed"]
     made = [e[1] for e in events if e[0] == "loop_made"]
@@ -428,9 +461,7 @@ def check(suite: Suite, order: list[str], events: list[list[object]]) -> None:
     close_at = {e[1]: i for i, e in enumerate(events) if e[0] == "loop_closed"}
     for key, loop in loop_of.items():
         assert all(i < close_at[loop] for i in users[loop]), f"{key}: used after its close"
-        members = [
-            name for name in order if any(scope_unit(tests, name, s) == key for s in SCOPES)
-        ]
+        members = [name for name in order if any(scope_unit(tests, name, s) == key for s in SCOPES)]
         later = order[order.index(members[-1]) + 1 :] if members else []
         starts = [i for i, e in enumerate(events) if e[0] == "start" and e[1] in later]
         if starts:
@@ -463,12 +494,13 @@ def test_random_suites_keep_every_invariant(aio, target):
     def one_suite(suite: Suite) -> None:
         for old in pytester.path.glob("*.py"):
             old.unlink()
+        # The byte code of the last example's modules, too: a module rewritten in
+        # the same second with the same size would otherwise be loaded from it.
+        shutil.rmtree(pytester.path / "__pycache__", ignore_errors=True)
         (pytester.path / "events.json").unlink(missing_ok=True)
         order = write_suite(pytester, suite)
         result = aio.run("-q", "-p", "no:randomly", "-p", "no:cacheprovider")
-        assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED), (
-            result.stdout.str()
-        )
+        assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED), result.stdout.str()
         result.stdout.no_fnmatch_line("*INTERNALERROR*")
         events = json.loads((pytester.path / "events.json").read_text())
         check(suite, order, events)
