@@ -23,7 +23,7 @@ stop their loop or leave a task behind), runs it with final/ in this process
 CI runs a bounded number of examples with a fixed seed (derandomized). A longer
 run, with random seeds, is one command::
 
-    PROPERTY_EXAMPLES=500 pytest tests/test_final_properties.py --target final -p no:xdist
+    PROPERTY_EXAMPLES=500 pytest tests/test_final_properties.py -p no:xdist
 
 The generated suite's loops are recorded by wrapping ``asyncio.new_event_loop``
 in the run's conftest (the factory the plugin uses when no
@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
+from conftest import TARGETS, AioRun  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -52,8 +53,22 @@ ASYNC_OUTCOMES = ["pass", "fail", "raise", "cancel", "stop", "leak"]
 SYNC_OUTCOMES = ["pass", "fail", "raise"]
 PASSING = {"pass", "leak"}
 
-LONG = os.environ.get("PROPERTY_EXAMPLES")
-EXAMPLES = int(LONG) if LONG else 25
+# Two hypothesis profiles of this module's own (the run's default profile is
+# left alone): CI's, a bounded number of examples with a fixed seed, and the
+# long run's, PROPERTY_EXAMPLES examples (default 500) from random seeds.
+settings.register_profile(
+    "aioloop-properties-ci", max_examples=25, derandomize=True, database=None, deadline=None
+)
+settings.register_profile(
+    "aioloop-properties-long",
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES") or 500),
+    derandomize=False,
+    database=None,
+    deadline=None,
+)
+PROFILE = settings.get_profile(
+    "aioloop-properties-long" if os.environ.get("PROPERTY_EXAMPLES") else "aioloop-properties-ci"
+)
 #: PROPERTY_NO_SHRINK=1: report the first failing suite as it was generated (faster).
 NO_SHRINK = bool(os.environ.get("PROPERTY_NO_SHRINK"))
 
@@ -475,19 +490,17 @@ def scope_unit(tests: dict[str, Case], name: str, scope: str) -> str:
     return unit(Case(name, 1, False, True, "function", [], "pass"), scope)
 
 
-@pytest.mark.since("final")
-def test_random_suites_keep_every_invariant(aio, target):
-    pytester = aio.pytester
+def test_random_suites_keep_every_invariant(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """final/ only: the invariants are the finished plugin's (not a stage's scenario)."""
+    aio = AioRun(pytester, monkeypatch, next(t for t in TARGETS if t.name == "final"))
     pytester.syspathinsert()
-    final = target.name == "final"
 
     @settings(
-        max_examples=EXAMPLES if final else 1,
-        derandomize=not LONG,
-        deadline=None,
+        PROFILE,
         suppress_health_check=list(HealthCheck),
-        phases=list(hypothesis.Phase) if final and not NO_SHRINK else [hypothesis.Phase.generate],
-        database=None,
+        phases=[hypothesis.Phase.generate] if NO_SHRINK else list(hypothesis.Phase),
         print_blob=True,
     )
     @given(suites())
