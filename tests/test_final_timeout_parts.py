@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import bdb
+import gc
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -118,6 +120,34 @@ def test_disarmed_alarms_do_not_pile_up(final: ModuleType) -> None:
     assert len(watchdog._heap) <= 2 * final.watchdog._COMPACT_AT
     watchdog.close()
     loop.close()
+
+
+def test_a_disarmed_alarm_lets_go_of_its_loop_and_callback(final: ModuleType) -> None:
+    """A disarmed alarm waits in the heap until its deadline, but keeps nothing alive.
+
+    With a timeout, every test arms an alarm on a loop of its own: alarms that
+    kept their loops (and their callbacks' steps and runners) until their
+    deadline kept up to a thousand closed loops alive, which cost every
+    garbage collection of the run.
+    """
+    watchdog = final.watchdog.Watchdog()
+    loop = asyncio.new_event_loop()
+
+    class Step:
+        def time_out(self) -> None:
+            pass
+
+    step = Step()
+    alarm = watchdog.arm(3600, loop, step.time_out)  # the callback holds the step
+    alarm.disarm()
+    loop.close()
+    loop_ref, step_ref = weakref.ref(loop), weakref.ref(step)
+    del loop, step
+    gc.collect()
+    assert alarm in [entry[2] for entry in watchdog._heap]  # still waiting in the heap
+    assert loop_ref() is None
+    assert step_ref() is None
+    watchdog.close()
 
 
 # --------------------------------------------------------------------------

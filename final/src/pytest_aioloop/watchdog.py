@@ -24,7 +24,9 @@ What it costs: one daemon thread, started at the first alarm of a run and
 stopped by :meth:`Watchdog.close`. Arming is a lock, a ``time.monotonic()`` and
 a heap push (about a microsecond); disarming sets a flag and does not wake the
 thread, whose heap drops disarmed alarms when they come due (or in bulk, when
-they pile up).
+they pile up). A disarmed alarm lets go of its loop and its callback at once:
+up to a thousand of them wait in the heap, and each test with a timeout arms
+one on a loop that closes right after it.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class Alarm:
     def __init__(
         self, loop: asyncio.AbstractEventLoop, callback: Callable[[], object], deadline: float
     ) -> None:
-        self._loop = loop
+        self._loop: asyncio.AbstractEventLoop | None = loop
         self._callback = callback
         #: ``time.monotonic()`` at which the alarm is due.
         self.deadline = deadline
@@ -61,13 +63,19 @@ class Alarm:
     def disarm(self) -> None:
         """Make sure the callback does not run (call it in the loop's thread)."""
         self.disarmed = True
+        # A disarmed alarm waits in the heap until its deadline: it must not keep
+        # its loop (and what the callback holds: the step, the runner) alive so long.
+        self._callback = _nothing
+        self._loop = None
 
     def _hand_over(self) -> None:
-        # In the watchdog thread.
-        if self.disarmed:
+        # In the watchdog thread, while disarm() may run in the loop's: the loop is
+        # read once (None once disarmed).
+        loop = self._loop
+        if self.disarmed or loop is None:
             return
         with contextlib.suppress(RuntimeError):  # a closed loop: nothing left to wake
-            self._loop.call_soon_threadsafe(self._run)
+            loop.call_soon_threadsafe(self._run)
 
     def _run(self) -> None:
         # In the loop's thread.
@@ -76,6 +84,10 @@ class Alarm:
         self.disarmed = True
         self.late = max(0.0, time.monotonic() - self.deadline)
         self._callback()
+
+
+def _nothing() -> None:
+    pass
 
 
 class Watchdog:
