@@ -81,6 +81,8 @@ class Fixture:
     is_async: bool
     deps: list[str]
     fault: str  # none, setup, teardown
+    #: auto mode: a plain @pytest.fixture (its loop scope is then its scope).
+    plain: bool = False
 
 
 @dataclass
@@ -92,12 +94,19 @@ class Case:
     loop_scope: str
     fixtures: list[str]
     outcome: str
+    #: the test function: the item's name without its parameter (several items, one function).
+    function: str = ""
+    #: how many items the function is parametrized into (1: not parametrized).
+    params: int = 1
+    #: auto mode: no asyncio marker (its loop scope is then the default, function).
+    unmarked: bool = False
 
 
 @dataclass
 class Suite:
     fixtures: list[Fixture]
-    tests: list[Case] = field(default_factory=list)
+    tests: list[Case] = field(default_factory=list)  # one per item
+    mode: str = "strict"
 
     def by_name(self) -> dict[str, Fixture]:
         return {f.name: f for f in self.fixtures}
@@ -131,7 +140,12 @@ def suites(draw: st.DrawFn) -> Suite:
         )
         fault = draw(st.sampled_from(["none", "none", "setup", "teardown"]))
         fixtures.append(Fixture(f"f{i}", scope, loop_scope, is_async, deps, fault))
-    suite = Suite(fixtures)
+    mode = draw(st.sampled_from(["strict", "auto"]))
+    for f in fixtures:
+        # Auto mode: each async fixture that can be a plain @pytest.fixture is one
+        # (strict mode covers the decorated ones).
+        f.plain = mode == "auto" and f.is_async and f.loop_scope == f.scope
+    suite = Suite(fixtures, mode=mode)
     names = [f.name for f in fixtures]
     for i in range(draw(st.integers(1, 7))):
         used = draw(st.lists(st.sampled_from(names), unique=True, max_size=3)) if names else []
@@ -147,17 +161,26 @@ def suites(draw: st.DrawFn) -> Suite:
         )
         loop_scope = draw(st.sampled_from([s for s in SCOPES if WIDTH[s] <= widest]))
         outcome = draw(st.sampled_from(ASYNC_OUTCOMES if is_async else SYNC_OUTCOMES))
-        suite.tests.append(
-            Case(
-                f"test_t{i}",
-                draw(st.integers(0, 1)),
-                draw(st.booleans()),
-                is_async,
-                loop_scope,
-                used,
-                outcome,
+        module, in_class = draw(st.integers(0, 1)), draw(st.booleans())
+        params = draw(st.sampled_from([1, 1, 2]))
+        unmarked = mode == "auto" and is_async and loop_scope == "function"
+        function = f"test_t{i}"
+        for p in range(params):
+            name = function if params == 1 else f"{function}[{p}]"
+            suite.tests.append(
+                Case(
+                    name,
+                    module,
+                    in_class,
+                    is_async,
+                    loop_scope,
+                    used,
+                    outcome,
+                    function,
+                    params,
+                    unmarked,
+                )
             )
-        )
     return suite
 
 
@@ -234,7 +257,11 @@ def loop_index():
 def fixture_source(f: Fixture) -> str:
     args = ", ".join(f.deps)
     if f.is_async:
-        decorator = f'@pytest_aioloop.fixture(scope="{f.scope}", loop_scope="{f.loop_scope}")'
+        decorator = (
+            f'@pytest.fixture(scope="{f.scope}")'
+            if f.plain
+            else f'@pytest_aioloop.fixture(scope="{f.scope}", loop_scope="{f.loop_scope}")'
+        )
         head = f"async def {f.name}({args}):"
     else:
         decorator = f'@pytest.fixture(scope="{f.scope}")'
@@ -255,29 +282,27 @@ def fixture_source(f: Fixture) -> str:
 
 
 def case_source(t: Case) -> str:
-    args = ", ".join(["self", *t.fixtures] if t.in_class else t.fixtures)
-    body = [f'aiorec.event("test", "{t.name}", aiorec.loop_index())']
+    """The test function of ``t`` (and of the other items of its function)."""
+    names = [*t.fixtures, *(["p"] if t.params > 1 else [])]
+    args = ", ".join(["self", *names] if t.in_class else names)
+    body = ['aiorec.event("test", aiorec.CURRENT, aiorec.loop_index())']
+    markers = [f'@pytest.mark.parametrize("p", range({t.params}))'] if t.params > 1 else []
     if t.is_async:
-        marker = f'@pytest.mark.asyncio(loop_scope="{t.loop_scope}")'
-        head = f"async def {t.name}({args}):"
+        if not t.unmarked:
+            markers.append(f'@pytest.mark.asyncio(loop_scope="{t.loop_scope}")')
+        head = f"async def {t.function}({args}):"
         body.append("await asyncio.sleep(0)")
     else:
-        marker = ""
-        head = f"def {t.name}({args}):"
+        head = f"def {t.function}({args}):"
     body += {
         "pass": [],
-        "fail": [f'assert False, "FAULT-{t.name}-call"'],
-        "raise": [f'raise ValueError("FAULT-{t.name}-call")'],
+        "fail": [f'assert False, "FAULT-{t.function}-call"'],
+        "raise": [f'raise ValueError("FAULT-{t.function}-call")'],
         "cancel": ["asyncio.current_task().cancel()", "await asyncio.sleep(0)"],
         "stop": ["asyncio.get_running_loop().stop()", "await asyncio.sleep(3600)"],
         "leak": ["asyncio.create_task(asyncio.sleep(3600))"],
     }[t.outcome]
-    lines = (
-        [marker, head, *("    " + line for line in body)]
-        if marker
-        else [head, *("    " + line for line in body)]
-    )
-    return "\n".join(lines) + "\n"
+    return "\n".join([*markers, head, *("    " + line for line in body)]) + "\n"
 
 
 HEAD = "import asyncio\n\nimport pytest\n\nimport aiorec\nimport pytest_aioloop\n\n"
@@ -293,6 +318,11 @@ def test_sync_after():
 """
 
 
+def one_per_function(tests: list[Case]) -> list[Case]:
+    """The first item of each test function."""
+    return [t for t in tests if t.params == 1 or t.name.endswith("[0]")]
+
+
 def write_suite(pytester: pytest.Pytester, suite: Suite) -> list[str]:
     """Write the suite; return the test names in the order pytest runs them."""
     conftest = (
@@ -306,15 +336,16 @@ def write_suite(pytester: pytest.Pytester, suite: Suite) -> list[str]:
         conftest.replace("import pytest_aioloop\n", "import pytest_aioloop\nimport aiorec\n", 1)
     )
     pytester.makepyfile(aiorec=AIOREC)
+    pytester.makeini(f"[pytest]\nasyncio_mode = {suite.mode}\n")
     order: list[str] = []
     for module in (0, 1):
         tests = [t for t in suite.tests if t.module == module]
         plain = [t for t in tests if not t.in_class]
         in_class = [t for t in tests if t.in_class]
-        source = HEAD + "\n\n".join(case_source(t) for t in plain)
+        source = HEAD + "\n\n".join(case_source(t) for t in one_per_function(plain))
         if in_class:
             source += "\n\nclass TestC:\n" + textwrap.indent(
-                "\n".join(case_source(t) for t in in_class), "    "
+                "\n".join(case_source(t) for t in one_per_function(in_class)), "    "
             )
         if module == 1:
             source += TRAILER
@@ -404,7 +435,7 @@ def check(suite: Suite, order: list[str], events: list[list[object]]) -> None:
             expected = "passed" if t.outcome in PASSING else "failed"
             assert call_outcome == expected, (t, call_text)
             if t.outcome in ("fail", "raise"):
-                assert f"FAULT-{t.name}-call" in call_text
+                assert f"FAULT-{t.function}-call" in call_text
             if t.outcome == "stop":
                 assert "the event loop was stopped" in call_text, call_text
             if t.outcome == "cancel":
