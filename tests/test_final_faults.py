@@ -507,10 +507,10 @@ def pytest_sessionfinish(session):
     import gc
     import threading
 
-    # A child process's transport is held by asyncio's watcher thread (Python
-    # 3.11's ThreadedChildWatcher) until the process ends.
+    # A child process's transport is held by asyncio's watcher thread
+    # (ThreadedChildWatcher's, "waitpid-N" or "asyncio-waitpid-N") until it ends.
     for thread in threading.enumerate():
-        if thread.name.startswith("asyncio-waitpid"):
+        if "waitpid" in thread.name:
             thread.join(10)
     gc.collect()
 """
