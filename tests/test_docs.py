@@ -353,7 +353,8 @@ def _declared_in_final() -> dict[str, set[str]]:
     return {
         "ini options": set(re.findall(r"addini\(\s*\"(\w+)\"", source)),
         "command-line options": set(re.findall(r"addoption\(\s*\"(--[\w-]+)\"", source)),
-        "fixtures": set(re.findall(r"@pytest\.fixture[^\n]*\ndef (\w+)", source)),
+        # (not the private ones, whose names start with "_": pytest --fixtures hides them)
+        "fixtures": set(re.findall(r"@pytest\.fixture[^\n]*\ndef ([^_\W]\w*)", source)),
         "hooks": set(re.findall(r"@pytest\.hookspec[^\n]*\ndef (\w+)", source)),
         "public names": set(re.findall(r"\"(\w+)\"", all_names[1])),
     }

@@ -601,11 +601,12 @@ def test_a_bad_marker_is_an_error_naming_the_test(aio, fault):
     "returned", ["[asyncio.new_event_loop]", "{}", "{'': asyncio.new_event_loop}", "{'x': 3}"]
 )
 def test_a_loop_factories_hook_of_the_wrong_type_is_an_error_naming_it(aio, returned):
-    """The hook's result is checked once per test function: its module's collection error.
+    """The hook's result is checked once per test function: a usage error once collection is
+    over (issue 14; pytest-asyncio raises a UsageError too, but inside collection).
 
     The message alone, naming the test, the hook, what it returned and what it
-    must return; no traceback of the plugin's (it was a UsageError raised
-    inside collection, which pytest showed with the plugin's and pluggy's frames).
+    must return; no traceback of the plugin's (a UsageError raised inside
+    collection would be shown with the plugin's and pluggy's frames).
     """
     aio.pytester.makeconftest(
         f"import asyncio\n\ndef pytest_asyncio_loop_factories(config, item):\n"
@@ -615,17 +616,17 @@ def test_a_loop_factories_hook_of_the_wrong_type_is_an_error_naming_it(aio, retu
         test_a="import pytest\n\n@pytest.mark.asyncio\nasync def test_one():\n    pass\n"
     )
     result = aio.run()
-    assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str()
-    result.stdout.fnmatch_lines(
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+    result.stderr.fnmatch_lines(
         [
-            "*ERROR collecting test_a.py*",
-            "test_a.py::test_one: pytest_asyncio_loop_factories returned *; it must return a "
-            "non-empty mapping of names to loop factories, "
+            "ERROR: test_a.py::test_one: pytest_asyncio_loop_factories returned *; it must return "
+            "a non-empty mapping of names to loop factories, "
             "e.g. {'asyncio': asyncio.new_event_loop}.",
         ]
     )
     result.stdout.no_fnmatch_line("*pytest_aioloop/*.py*")
     result.stdout.no_fnmatch_line("*pluggy/*")
+    result.stderr.no_fnmatch_line("*pluggy/*")
 
 
 @pytest.mark.since("final")

@@ -257,7 +257,11 @@ def test_asyncio_run_in_sync_test_after_async_tests(aio):
 
 @pytest.mark.since("06")
 def test_no_event_loop_policy_call(aio):
-    """No event loop policy call and no current-loop change: loops come from a loop factory."""
+    """No event loop policy call: loops come from a loop factory.
+
+    The stages do not change the current loop either; final/ sets it with
+    asyncio.set_event_loop() alone (see test_final_parity.py).
+    """
     aio.pytester.makeconftest(
         """
         import asyncio
@@ -279,7 +283,8 @@ def test_no_event_loop_policy_call(aio):
         def pytest_unconfigure(config):
             for name in NAMES:
                 setattr(asyncio, name, originals[name])
-            print("policy calls:", calls)
+            print("policy calls:", [c for c in calls if c != "set_event_loop"])
+            print("set_event_loop calls:", calls.count("set_event_loop"))
         """
     )
     aio.pytester.makepyfile(
@@ -304,3 +309,5 @@ def test_no_event_loop_policy_call(aio):
     result = aio.run("-s", "-W", "error::DeprecationWarning")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["policy calls: []"])
+    if aio.target.name != "final":
+        result.stdout.fnmatch_lines(["set_event_loop calls: 0"])

@@ -703,6 +703,11 @@ class Parser(Group):
 class Hooks:
     def __init__(self, out):
         self.out = out
+    # pytest_addoption first checks for pytest-asyncio (pytest_aioloop.clash): absent here.
+    def has_plugin(self, name):
+        return False
+    def is_blocked(self, name):
+        return True
     def add_hookspecs(self, module):
         for name, function in vars(module).items():
             if name.startswith("pytest_") and callable(function):

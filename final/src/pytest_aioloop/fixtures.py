@@ -138,6 +138,7 @@ def run_fixture(
     runner: LoopRunner,
     timeout: Timeout | None = None,
     owner: Owner | None = None,
+    variant: _pytest_compat.Variant | None = None,
 ) -> object:
     """Set up one async fixture in ``runner``'s loop; schedule its teardown there too.
 
@@ -148,6 +149,8 @@ def run_fixture(
     sync context, until its teardown (see :mod:`pytest_aioloop.contexts`).
     ``timeout`` bounds the set-up, and the teardown separately. ``owner`` owns
     the tasks that its set-up and teardown create (see :mod:`pytest_aioloop.leaks`).
+    ``variant`` (the loop factory of ``runner``'s loop) is kept with the cached
+    value: a test of another variant gets the fixture set up again, in its own loop.
     """
     __tracebackhide__ = True
     kwargs = {argname: request.getfixturevalue(argname) for argname in fixturedef.argnames}
@@ -203,9 +206,9 @@ def run_fixture(
 
             request.addfinalizer(tear_down)
     except (Exception, pytest.fail.Exception, pytest.skip.Exception) as error:
-        _pytest_compat.cache_error(fixturedef, request, error)
+        _pytest_compat.cache_error(fixturedef, request, error, variant)
         raise
-    _pytest_compat.cache_value(fixturedef, request, value)
+    _pytest_compat.cache_value(fixturedef, request, value, variant)
     return value
 
 

@@ -132,6 +132,13 @@ def _code_parameters(function: Callable[..., Any], *, bound: bool) -> tuple[str,
     return tuple(result)
 
 
+def async_generator_test(item: pytest.Function) -> bool:
+    """Whether ``item`` is an ``async def`` test with a ``yield`` (which no plugin runs)."""
+    if item.cls is not None and issubclass(item.cls, unittest.TestCase):
+        return False
+    return inspect.isasyncgenfunction(getattr(item.obj, "__func__", item.obj))
+
+
 def classify(
     item: pytest.Function,
     mark: AsyncioMark,

@@ -20,6 +20,7 @@ Each loop has a short name that says whose it is (:func:`loop_name`): the
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol, TypeVar
 
@@ -53,6 +54,21 @@ def scope_node(node: Node, scope: LoopScope) -> Node:
     if scope is LoopScope.PACKAGE:
         return node.getparent(pytest.Package) or node.session
     return node.session
+
+
+def fixture_loop_node(cached_in: Node, item: pytest.Item | None, scope: LoopScope) -> Node:
+    """The collector whose loop an async fixture of loop scope ``scope`` runs in.
+
+    ``cached_in`` is that collector as seen from the fixture's own node, where
+    pytest caches it. Package loops are the exception: pytest caches a
+    package-scoped fixture in the package of the conftest that defines it, or in
+    the session when no package does (a root ``conftest.py``), while a test's
+    package loop is its own package's. The fixture runs in the loop of the test's
+    package, then, and the caller has it dropped when that loop ends.
+    """
+    if scope is LoopScope.PACKAGE and item is not None:
+        return scope_node(item, scope)
+    return cached_in
 
 
 def loop_name(node: Node, factory_name: str | None = None) -> str:
@@ -123,8 +139,22 @@ class Loops:
                 self.observer.opened(runner, node)
         return runner
 
+    def find(self, node: Node, factory: LoopFactory) -> LoopRunner | None:
+        """The runner of ``node``'s loop if it is open; None if it is not (never opens one)."""
+        return self._open.get((node, factory))
+
     def _close(self, key: tuple[Node, LoopFactory]) -> None:
         runner = self._open.pop(key)
+        if runner.loop.is_closed():
+            warnings.warn(
+                RuntimeWarning(
+                    f"the {runner.name} was closed before its scope ended (by the code under "
+                    "test, a sync fixture's teardown for one), so the tasks and async "
+                    "generators left in it were not cleaned up: leave closing the loop to "
+                    "the plugin."
+                ),
+                stacklevel=1,
+            )
         try:
             runner.close()
         finally:

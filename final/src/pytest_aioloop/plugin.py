@@ -43,7 +43,7 @@ from typing import Any
 
 import pytest
 
-from pytest_aioloop import _pytest_compat, hooks
+from pytest_aioloop import _pytest_compat, clash, hooks
 from pytest_aioloop import clock as clocks
 from pytest_aioloop.clock import UnsupportedLoop, VirtualClock
 from pytest_aioloop.config import (
@@ -55,6 +55,7 @@ from pytest_aioloop.config import (
     Mode,
     Settings,
 )
+from pytest_aioloop.current import CurrentLoop
 from pytest_aioloop.diagnostics import LoopLog, ShowLoops
 from pytest_aioloop.fixtures import AsyncFixture, classify, refuse, run_fixture
 from pytest_aioloop.items import (
@@ -62,12 +63,13 @@ from pytest_aioloop.items import (
     FACTORY_ARGNAME,
     AsyncTest,
     Parameters,
+    async_generator_test,
     async_test_function,
     run_test,
 )
 from pytest_aioloop.items import classify as classify_test
 from pytest_aioloop.leaks import LeakMode, LeakSettings, Reporter
-from pytest_aioloop.loops import Loops, Node, scope_node
+from pytest_aioloop.loops import Loops, Node, fixture_loop_node, scope_node
 from pytest_aioloop.runner import LoopFactory, LoopRunner
 from pytest_aioloop.timeouts import TimeoutSettings
 from pytest_aioloop.watchdog import Watchdog
@@ -104,6 +106,10 @@ class State:
         #: first (pytest.mark checks it against this run's markers only once the run's
         #: collection has begun).
         self.auto_marker: pytest.MarkDecorator | None = None
+        #: asyncio's current loop around each async test.
+        self.current = CurrentLoop()
+        #: misuse found while collecting, reported once collection is over.
+        self.usage_errors: list[str] = []
 
     def factory(self, item: pytest.Item | None) -> LoopFactory:
         test = None if item is None else item.stash.get(ASYNC_TEST, None)
@@ -116,6 +122,10 @@ class State:
                 factory: LoopFactory = policy.new_event_loop
                 return factory
         return asyncio.new_event_loop
+
+    def current_factory(self) -> LoopFactory:
+        """The loop factory of the test being set up, run or torn down now."""
+        return self.factory(self.item)
 
     def runner(self, node: Node, item: pytest.Item | None) -> LoopRunner:
         """The runner of ``node``'s loop, opened with ``item``'s loop factory and clock."""
@@ -141,12 +151,29 @@ class State:
         """The runner of the loop that the async test ``item`` runs in."""
         return self.runner(scope_node(item, test.loop_scope), item)
 
+    def make_test_loop_current(self) -> None:
+        """The first fixture of an async test is being set up: its loop becomes current."""
+        item = self.item
+        test = None if item is None else item.stash.get(ASYNC_TEST, None)
+        if test is None or not isinstance(item, pytest.Function):
+            self.current.pending = False
+            return
+        try:
+            runner = self.test_runner(item, test)
+        except pytest.fail.Exception:
+            self.current.pending = False  # the test itself reports why its loop cannot open
+            return
+        self.current.due(runner.loop)
+
 
 STATE = pytest.StashKey[State]()
 POLICY_FIXTURE = "event_loop_policy"
+GENERATOR_TEST_FIXTURE = "_aioloop_generator_test"
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    # Before the hook is declared: pytest-asyncio declares it too (see clash).
+    clash.refuse_pytest_asyncio(pluginmanager)
     pluginmanager.add_hookspecs(hooks)
     group = parser.getgroup("asyncio", "asyncio (pytest-aioloop)")
     group.addoption(
@@ -239,13 +266,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name in ("asyncio", "pytest_asyncio.plugin", "pytest_asyncio"):
-        if config.pluginmanager.has_plugin(name):
-            raise pytest.UsageError(
-                "pytest-aioloop and pytest-asyncio are both active in this run, and both would "
-                "run your async tests: uninstall one of them (pip uninstall pytest-asyncio), "
-                "or turn pytest-asyncio off for this run with -p no:asyncio."
-            )
+    clash.check_configured(config)
     config.addinivalue_line(
         "markers",
         "asyncio(loop_scope=None, loop_factories=None, timeout=None, clock=None, "
@@ -321,11 +342,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
     try:
         factories = _loop_factories(metafunc.config, definition)
-    except pytest.UsageError as error:
-        # Raised while pytest collects the module: its message alone, as the
-        # module's collection error (a UsageError here would show the plugin's
-        # traceback).
-        raise pytest.fail.Exception(str(error), pytrace=False) from None
+    except HookResultError as error:
+        # A usage error, raised once collection is over (raised here, pytest would
+        # report it as the module's collection error, with a traceback).
+        state.usage_errors.append(str(error))
+        return
     if factories is None:
         if asyncio_mark.loop_factories is not None:
             pytest.fail(
@@ -365,17 +386,27 @@ def _loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, LoopF
     if not hook.get_hookimpls():
         return None
     result = hook(config=config, item=item)
+    if result is None:
+        raise HookResultError(
+            f"{item.nodeid}: every pytest_asyncio_loop_factories hook returned None; the "
+            "first one that returns a mapping of names to loop factories is used, e.g. "
+            "{'asyncio': asyncio.new_event_loop}: return one for this test."
+        )
     if (
         not isinstance(result, Mapping)
         or not result
         or not all(isinstance(name, str) and name and callable(f) for name, f in result.items())
     ):
-        raise pytest.UsageError(
+        raise HookResultError(
             f"{item.nodeid}: pytest_asyncio_loop_factories returned {result!r}; it must "
             "return a non-empty mapping of names to loop factories, "
             "e.g. {'asyncio': asyncio.new_event_loop}."
         )
     return dict(result)
+
+
+class HookResultError(ValueError):
+    """What pytest_asyncio_loop_factories returned cannot be used."""
 
 
 # tryfirst: other plugins' and conftests' modifyitems hooks can then call is_async_test().
@@ -388,11 +419,17 @@ def pytest_collection_modifyitems(
     # Whether a collector sees an event_loop_policy fixture other than this plugin's:
     # fixtures are defined by collectors (and conftests), so its tests all see the same.
     policy_overridden: dict[object, bool] = {}
+    if state.usage_errors:
+        raise pytest.UsageError(state.usage_errors[0])
     for item in items:
         if not isinstance(item, pytest.Function):
             continue
         if async_test_function(item) is None:
-            if any(mark.name == "asyncio" for mark in item.own_markers):
+            if async_generator_test(item) and _asyncio_marks(item, state):
+                # Refused at its set-up, by a fixture set up first: the other tests
+                # of its module run (a collection error would stop them all).
+                item.fixturenames.insert(0, GENERATOR_TEST_FIXTURE)
+            elif any(mark.name == "asyncio" for mark in item.own_markers):
                 # A module's or class's pytestmark reaches its sync tests too, and
                 # that is fine; a marker on the sync test itself is a mistake.
                 item.warn(
@@ -437,7 +474,26 @@ def pytest_collection_modifyitems(
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # The test on whose behalf fixtures are set up from now on: it picks the loop
     # factory of the fixtures' loops.
-    item.config.stash[STATE].item = item
+    state = item.config.stash[STATE]
+    state.item = item
+    if ASYNC_TEST in item.stash:
+        state.current.enter()  # its loop becomes current with its first fixture
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Any:
+    """An async test's sync teardowns see its loop as current; then the previous one is back."""
+    test = item.stash.get(ASYNC_TEST, None)
+    if test is None:
+        return (yield)
+    state = item.config.stash[STATE]
+    runner = state.loops.find(scope_node(item, test.loop_scope), state.factory(item))
+    if runner is not None and not runner.loop.is_closed():
+        state.current.make_current(runner.loop)
+    try:
+        return (yield)
+    finally:
+        state.current.leave()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -446,6 +502,9 @@ def pytest_fixture_setup(
 ) -> object:
     """Run an async fixture in its loop; leave every other fixture to pytest."""
     state = request.config.stash[STATE]
+    if state.current.pending and fixturedef.argname != POLICY_FIXTURE:
+        # (the policy, when overridden, is set up first: it makes the test's loop)
+        state.make_test_loop_current()
     try:
         kind = state.fixtures[fixturedef]
     except KeyError:
@@ -507,7 +566,12 @@ def pytest_fixture_setup(
             "whose objects would not work in the test's loop: give the fixture "
             f"loop_scope={test.loop_scope.value!r}, or the test a narrower loop_scope.",
         )
-    runner = state.runner(scope_node(request.node, loop_scope), item)
+    cached_in = scope_node(request.node, loop_scope)
+    loop_node = fixture_loop_node(cached_in, item, loop_scope)
+    runner = state.runner(loop_node, item)
+    if loop_node is not cached_in:
+        # Its loop ends before pytest would drop it: it is torn down first.
+        _pytest_compat.finish_with(loop_node, fixturedef, request)
     state.log.fixture_ran(fixturedef, runner, loop_scope, source)
     owner = state.leaks.owner(
         runner,
@@ -523,8 +587,11 @@ def pytest_fixture_setup(
         # behaviour (a loop of its own), which is a trap worth a warning.
         assert item is not None
         state.log.split_loop(item, test, fixturedef, runner, state.factory(item))
+    # The fixture belongs to its loop's variant (factory, or policy): a test of
+    # another variant gets it set up again, in that variant's loop.
+    variant = _pytest_compat.Variant(state.factory(item), state.current_factory)
     return _pytest_compat.setup_result(
-        run_fixture(kind, fixturedef, request, runner, state.timeouts.fixtures, owner)
+        run_fixture(kind, fixturedef, request, runner, state.timeouts.fixtures, owner, variant)
     )
 
 
@@ -612,6 +679,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     # (Ctrl-C, -x) some collectors are never torn down.
     state = config.stash.get(STATE, None)
     if state is not None:
+        state.current.leave()  # after an interrupted test
         try:
             state.loops.close_all()
         finally:
@@ -630,6 +698,17 @@ def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
         # Deprecated on Python 3.14, with the whole policy system.
         warnings.simplefilter("ignore", DeprecationWarning)
         return asyncio.get_event_loop_policy()
+
+
+@pytest.fixture(name=GENERATOR_TEST_FIXTURE)
+def _generator_test(request: pytest.FixtureRequest) -> None:
+    """Set up first for an async generator test: refuses it, naming it."""
+    pytest.fail(
+        f"{request.node.nodeid}: async generator tests (an async def test with a yield) are "
+        "not supported, as in pytest-asyncio: remove the yield, or move the set-up and "
+        "teardown around it into an async generator fixture.",
+        pytrace=False,
+    )
 
 
 @pytest.fixture

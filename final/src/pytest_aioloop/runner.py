@@ -7,8 +7,10 @@ generators are shut down, then the default executor, and the loop is closed.
 Those steps run as one step of their own, in a single run of the loop rather
 than asyncio.Runner's three: a function-scoped loop is opened and closed for
 every async test, so this is on the per-test path. No event loop policy is
-consulted and no loop is installed as "the current loop": a loop factory makes
-the loop, and asyncio code finds it with ``get_running_loop()``.
+consulted and the runner installs no loop as "the current loop": a loop factory
+makes the loop, and asyncio code finds it with ``get_running_loop()`` (the
+plugin makes a test's loop current for the test's sync code:
+:mod:`pytest_aioloop.current`).
 
 **Steps and drivers.** Every coroutine that the plugin runs in a loop -- an
 async fixture's setup, the test, the fixture's teardown -- is a *step*: one
@@ -64,6 +66,7 @@ import asyncio
 import contextlib
 import contextvars
 import sys
+import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -579,8 +582,20 @@ class LoopRunner:
                     }
                 )
                 self._stuck = stuck
-        await loop.shutdown_asyncgens()
-        await loop.shutdown_default_executor()
+        # A loop whose shutdown fails (a loop factory's own loop class) is still
+        # closed: a warning says what was not cleaned up, the run carries on.
+        for step in (loop.shutdown_asyncgens, loop.shutdown_default_executor):
+            try:
+                await step()
+            except Exception as error:
+                warnings.warn(
+                    RuntimeWarning(
+                        f"the {self.name}: loop.{step.__name__}() failed as the loop closed, so "
+                        "what it was to clean up may be left behind: "
+                        f"{type(error).__name__}: {error}"
+                    ),
+                    stacklevel=1,
+                )
 
 
 def is_driver(task: asyncio.Task[Any]) -> bool:
