@@ -397,10 +397,10 @@ def pytest_asyncio_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     environment (its pytest, and final/ as installed here): what a user has who installs
     one beside the other.
 
-    pip installs pytest-asyncio alone (``--no-deps``: one look-up in the index, the
-    rest of a full install would cost a minute per run); a ``.pth`` file adds this
-    environment's site-packages, with their own ``.pth`` files (final/'s editable
-    install; this tree's final/src comes first). Made once per run: pytest-xdist's
+    A ``.pth`` file adds this environment's site-packages, with their own ``.pth``
+    files (final/'s editable install; this tree's final/src comes first), so pip
+    installs only pytest-asyncio and what this Python lacks for it (a full install
+    would cost a minute per run). Made once per run: pytest-xdist's
     workers meet in the run's shared temporary folder, as for the docs site. Without
     the index the set-up fails, never skips: pytest-asyncio is not a dependency of
     this project.
@@ -414,20 +414,6 @@ def pytest_asyncio_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not done.exists():
             subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
             python = venv / "bin" / "python"
-            install = subprocess.run(
-                [
-                    *(sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"),
-                    *("--python", str(python), "install", "--no-deps", "pytest-asyncio==1.5.*"),
-                ],
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-            assert install.returncode == 0, (
-                "could not install pytest-asyncio 1.5 from the package index into a "
-                f"throwaway venv:\n{install.stdout}{install.stderr}"
-            )
             where = subprocess.run(
                 [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                 capture_output=True,
@@ -439,6 +425,21 @@ def pytest_asyncio_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 f"import site; site.addsitedir({p!r})\n" for p in site.getsitepackages()
             )
             (Path(where) / "zz_this_environment.pth").write_text(lines)
+            # What this environment has already (pytest) is not installed again.
+            install = subprocess.run(
+                [
+                    *(sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"),
+                    *("--python", str(python), "install", "pytest-asyncio==1.5.*"),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            assert install.returncode == 0, (
+                "could not install pytest-asyncio 1.5 from the package index into a "
+                f"throwaway venv:\n{install.stdout}{install.stderr}"
+            )
             done.touch()
     return venv
 
