@@ -391,6 +391,16 @@ def test_async_generator_test_is_an_error_naming_it(aio):
 # ------------------------------------------------------ pytest-asyncio installed beside final/
 
 
+def _plain_env() -> dict[str, str]:
+    """This environment, without what would change the child runs under test (or pip).
+
+    CI runs the suite with warnings made errors (development mode, DeprecationWarning):
+    what pip or pytest-asyncio itself warns about is not what the scenario checks.
+    """
+    dropped = ("PYTHONPATH", "PYTEST_", "PYTHONWARNINGS", "PYTHONDEVMODE")
+    return {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+
+
 @pytest.fixture(scope="session")
 def pytest_asyncio_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv with the real pytest-asyncio 1.5 from the package index, on top of this
@@ -435,6 +445,7 @@ def pytest_asyncio_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 text=True,
                 timeout=600,
                 check=False,
+                env=_plain_env(),
             )
             assert install.returncode == 0, (
                 "could not install pytest-asyncio 1.5 from the package index into a "
@@ -455,7 +466,7 @@ def test_pytest_asyncio_installed_beside_final_is_one_usage_error(pytest_asyncio
     (tmp_path / "test_one.py").write_text(
         "import pytest\n\n@pytest.mark.asyncio\nasync def test_one():\n    pass\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "PYTEST_"))}
+    env = _plain_env()
     python = pytest_asyncio_venv / "bin" / "python"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -586,7 +597,8 @@ def event_loop_policy(request):
     return request.param()
 """,
     )
-    result = aio.run(*POLICY_ARGS, "-v")
+    # (its deprecation warning is the scenario above's)
+    result = aio.run(*POLICY_ARGS, "-W", "ignore::pytest.PytestDeprecationWarning", "-v")
     result.assert_outcomes(passed=2 * 2 * 5)
     result.stdout.fnmatch_lines_random(
         [

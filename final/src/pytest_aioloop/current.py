@@ -24,9 +24,11 @@ policy is asked for or installed):
 Reading the current loop must not make one. On Python 3.12 and later,
 ``asyncio.get_event_loop()`` warns (``DeprecationWarning``) *before* it makes a
 loop where none is set: with that warning an error, it raises instead, and
-nothing is made. On 3.10 and 3.11 it makes and sets one silently, as it does
-for any caller there (pytest-asyncio reads the loop the same way, on every
-Python).
+nothing is made. On 3.10 and 3.11 it makes and sets one silently (a loop that
+nobody closes): there, whether a loop is set at all is read first from
+asyncio's default policy's own state (its thread-local ``_loop``; private, and
+read, not called: nothing there is deprecated on those Pythons), and
+``get_event_loop()`` is asked only when one is set.
 """
 
 from __future__ import annotations
@@ -39,9 +41,16 @@ import warnings
 def current_loop() -> asyncio.AbstractEventLoop | None:
     """asyncio's current loop of this thread, or None; never a new loop on Python 3.12+."""
     if sys.version_info < (3, 12):
+        # See the module's docstring: never ask where asyncio would make a loop.
+        policy = getattr(asyncio.events, "_event_loop_policy", None)
+        if policy is None:
+            return None  # no policy yet, so no loop was ever set in this process
+        local = getattr(policy, "_local", None)
+        if local is not None and getattr(local, "_loop", None) is None:
+            return None  # none set in this thread (never, or set to None)
         try:
-            return asyncio.get_event_loop()  # see the module's docstring
-        except RuntimeError:  # set to None
+            return asyncio.get_event_loop()
+        except RuntimeError:
             return None
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
