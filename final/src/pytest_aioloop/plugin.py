@@ -31,6 +31,13 @@ costs nothing more; with one, an alarm is armed and disarmed around each step. A
 test with the real clock pays nothing for the virtual one. An async test (and
 an async fixture set-up) in the default leaks mode, ``report``, has an owner
 for its tasks, made and looked at once; in ``ignore`` mode, none.
+
+Collection itself does per test only what may differ between tests: one walk
+of the test's markers (and auto mode's marker). What several tests share is
+worked out once: each marker's parse (:class:`~pytest_aioloop.config.Marks`),
+each test function's parameter names
+(:class:`~pytest_aioloop.items.Parameters`), the ``event_loop_policy`` look-up
+of each collector. ``final/benchmarks/overhead.py`` measures what is left.
 """
 
 from __future__ import annotations
