@@ -19,12 +19,17 @@ work to the module that owns it:
 * leaked tasks and background errors, charged to their test or fixture:
   :mod:`pytest_aioloop.leaks` (its tracker wraps each loop's task factory and
   exception handler as the loop opens).
+* asyncio's current loop for an async test's sync code:
+  :mod:`pytest_aioloop.current`; pytest-asyncio in the same run:
+  :mod:`pytest_aioloop.clash`.
 
 Everything about a test or a fixture definition is worked out once (at
 collection, or at a fixture's first set-up). What runs for every test of a
-suite is ``pytest_runtest_setup`` (one assignment), ``pytest_pyfunc_call`` (one
-stash look-up for a sync test) and, for every fixture set-up,
-``pytest_fixture_setup`` (one dictionary look-up for a sync fixture), and
+suite is ``pytest_runtest_setup`` (one assignment, one stash look-up),
+``pytest_pyfunc_call`` (one stash look-up for a sync test),
+``pytest_runtest_teardown`` (a wrapper: one stash look-up for a sync test) and,
+for every fixture set-up, ``pytest_fixture_setup`` (one attribute check and one
+dictionary look-up for a sync fixture), and
 ``pytest_runtest_makereport`` (one check per phase; a failure's error is looked
 at). A test's timeout is resolved at collection too: without one, running it
 costs nothing more; with one, an alarm is armed and disarmed around each step. A
