@@ -10,6 +10,7 @@ teardown, ``ignore`` records nothing.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -102,7 +103,10 @@ def test_a_leaked_task_is_named_on_its_test_and_not_on_its_neighbours(aio, mode)
 def test_a_leak_says_where_the_task_was_created_in_debug_mode_and_how_to_see_it(aio, debug):
     aio.pytester.makepyfile(test_leaky=LEAKY)
     result = aio.run("-k", "test_leaks", *(["--asyncio-debug"] if debug else []))
-    if debug:
+    # Without the option a loop keeps asyncio's default: debug in Python's
+    # development mode (-X dev, PYTHONDEVMODE, as in CI's leak check) or with
+    # PYTHONASYNCIODEBUG set.
+    if debug or sys.flags.dev_mode or os.environ.get("PYTHONASYNCIODEBUG"):
         result.stdout.fnmatch_lines(
             [
                 "*created at (innermost last):",

@@ -419,6 +419,7 @@ def test_a_timed_out_step_that_fails_once_cancelled_says_so(
         runner.run(breaks_its_clean_up(), "the test", _timeout(timeouts_module, 0.05))
     assert "\n\nOnce cancelled, it raised ValueError: the clean-up broke\n\n" in str(caught.value)
     assert runner.lost is None
+    runner.close()
 
 
 def test_each_driver_has_its_own_task_and_a_copy_of_the_callers_context(
