@@ -182,6 +182,40 @@ async def test_custom_loop():
 
 
 @pytest.mark.since("final")
+def test_event_loop_policy_deprecation_as_an_error_is_that_error_alone(aio):
+    """With the deprecation made an error (filterwarnings = error), it is the one error shown."""
+    aio.pytester.makepyfile(
+        HEAD
+        + """
+@pytest.fixture
+def event_loop_policy():
+    return asyncio.get_event_loop_policy()
+
+@pytest.mark.asyncio
+async def test_uses_the_override():
+    pass
+
+def test_sync():
+    pass
+"""
+    )
+    result = aio.run(
+        "-W", "ignore::DeprecationWarning:asyncio", "-W", "error::pytest.PytestDeprecationWarning"
+    )
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            '*::test_uses_the_override: Overriding the "event_loop_policy" fixture is '
+            "deprecated: implement the pytest_asyncio_loop_factories hook*"
+            "(This deprecation warning is an error in this run*"
+        ]
+    )
+    result.stdout.no_fnmatch_line("*KeyError*")
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
+    result.stdout.no_fnmatch_line("*pytest_aioloop*")
+
+
+@pytest.mark.since("final")
 def test_event_loop_policy_fixture_is_provided(aio):
     """The event_loop_policy fixture exists, for code that asks for it."""
     aio.pytester.makepyfile(

@@ -517,19 +517,11 @@ def pytest_fixture_setup(
     if state.current.pending and fixturedef.argname != POLICY_FIXTURE:
         # (the policy, when overridden, is set up first: it makes the test's loop)
         state.make_test_loop_current()
-    try:
-        kind = state.fixtures[fixturedef]
-    except KeyError:
-        kind = state.fixtures[fixturedef] = classify(fixturedef.func)
+    if fixturedef not in state.fixtures:  # its first set-up
+        state.fixtures[fixturedef] = classify(fixturedef.func)
         if fixturedef.argname == POLICY_FIXTURE and _defined_elsewhere(fixturedef):
-            warnings.warn(
-                pytest.PytestDeprecationWarning(
-                    f'Overriding the "{POLICY_FIXTURE}" fixture is deprecated: implement the '
-                    "pytest_asyncio_loop_factories hook in a conftest.py to choose how "
-                    "event loops are made."
-                ),
-                stacklevel=1,
-            )
+            _deprecate_policy_override(fixturedef, request)
+    kind = state.fixtures[fixturedef]
     if kind is None:
         return None
     settings = state.settings
@@ -755,3 +747,31 @@ def aioloop_clock(request: pytest.FixtureRequest) -> VirtualClock:
 
 def _defined_elsewhere(fixturedef: pytest.FixtureDef[Any] | None) -> bool:
     return fixturedef is not None and getattr(fixturedef.func, "__module__", None) != __name__
+
+
+def _deprecate_policy_override(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> None:
+    """Warn, at the overriding fixture's own line, that overriding the policy is deprecated.
+
+    Where the warning filters make it an error (``filterwarnings = error``), the
+    test errors with its message alone, not with the plugin's frames.
+    """
+    warning = pytest.PytestDeprecationWarning(
+        f'Overriding the "{POLICY_FIXTURE}" fixture is deprecated: implement the '
+        "pytest_asyncio_loop_factories hook in a conftest.py to choose how event loops are made."
+    )
+    code = getattr(fixturedef.func, "__code__", None)
+    try:
+        if code is None:
+            warnings.warn(warning, stacklevel=1)
+        else:
+            warnings.warn_explicit(warning, type(warning), code.co_filename, code.co_firstlineno)
+        return
+    except pytest.PytestDeprecationWarning:
+        pass  # failed outside this block, so that the report holds no chained exception
+    pytest.fail(
+        f"{request.node.nodeid}: {warning} (This deprecation warning is an error in this "
+        "run: a -W option or the filterwarnings setting makes it one.)",
+        pytrace=False,
+    )
