@@ -328,3 +328,40 @@ async def test_uses(connection):
         ["*fixture 'connection': loop_scope='modul' is not one of function, class, module*"]
     )
     result.stdout.no_fnmatch_line("*pytest_aioloop/*.py*")
+
+
+@pytest.mark.since("final")
+@pytest.mark.parametrize("loop_scope", ["function", "module"])
+def test_an_async_fixture_requested_from_inside_a_running_test_is_an_error(aio, loop_scope):
+    """request.getfixturevalue() of an async fixture in an async test fails it, naming the fix.
+
+    The fixture would have to run in a loop that is running already (or while
+    another runs): it used to hang the run.
+    """
+    aio.pytester.makepyfile(
+        HEAD
+        + f"""
+@pytest_aioloop.fixture
+async def number():
+    await asyncio.sleep(0)
+    return 5
+
+@pytest.mark.asyncio(loop_scope="{loop_scope}")
+async def test_dynamic(request):
+    request.getfixturevalue("number")
+
+@pytest.mark.asyncio(loop_scope="{loop_scope}")
+async def test_next(number):
+    assert number == 5
+"""
+    )
+    result = aio.run_subprocess(timeout=60)
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*fixture 'number' cannot be set up while the test runs in an event loop: "
+            "request.getfixturevalue() of an async fixture is not possible in async code; "
+            "ask for it as an argument instead.",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*pytest_aioloop/*")  # no frame of the plugin's

@@ -153,12 +153,13 @@ def run_fixture(
     value: a test of another variant gets the fixture set up again, in its own loop.
     """
     __tracebackhide__ = True
-    kwargs = {argname: request.getfixturevalue(argname) for argname in fixturedef.argnames}
-    function = _pytest_compat.fixture_function(fixturedef, request)
     name = fixturedef.argname
     what = f"fixture {name!r}"
     teardown = f"the teardown of fixture {name!r}"
+    kwargs = {argname: request.getfixturevalue(argname) for argname in fixturedef.argnames}
+    function = _pytest_compat.fixture_function(fixturedef, request)
     try:
+        loops.refuse_while_stepping(what)
         if kind.generator:
             generator: AsyncGenerator[Any, None] = function(**kwargs)
             task = contexts.fixture_task(runner, generator, name, owner)

@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 import pytest
 
 from pytest_aioloop import clock as clocks
+from pytest_aioloop import runner as runner_module
 from pytest_aioloop.config import Clock, LoopScope
 from pytest_aioloop.runner import Driver, LoopFactory, LoopRunner, StepError
 from pytest_aioloop.timeouts import Timeout
@@ -166,6 +167,15 @@ class Loops:
         while self._open:
             key = next(reversed(self._open))
             self._close(key)
+
+
+def refuse_while_stepping(what: str) -> None:
+    """Fail ``what`` (a fixture about to be set up) if a step runs now, with the reason alone."""
+    __tracebackhide__ = True
+    try:
+        runner_module.refuse_while_stepping(what)
+    except StepError as error:
+        raise pytest.fail.Exception(str(error), pytrace=False) from None
 
 
 def run(

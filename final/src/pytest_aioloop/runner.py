@@ -370,7 +370,11 @@ class LoopRunner:
         step run without one); ``last=True`` ends the driver after this step.
         """
         __tracebackhide__ = True
+        global _stepping
         loop = self.loop
+        if _stepping is not None:
+            coroutine.close()
+            refuse_while_stepping(what)
         if self.lost is not None:
             coroutine.close()  # it will never run: no "never awaited" warning
             raise LoopLost(
@@ -387,7 +391,7 @@ class LoopRunner:
             coroutine.close()
             raise StepError(f"{what} cannot run: the task of {driver.what} has ended")
         outcome: asyncio.Future[T] = loop.create_future()
-        step = self._step = _Step(coroutine, outcome, what, driver, last)
+        step = self._step = _stepping = _Step(coroutine, outcome, what, driver, last)
         driver._hand(step)
         try:
             if timeout is None or timeout.suspended():
@@ -395,7 +399,7 @@ class LoopRunner:
             else:
                 self._wait_timed(outcome, what, timeout)
         finally:
-            self._step = None
+            self._step = _stepping = None
         return outcome.result()
 
     def _finished(self, step: _Step, error: BaseException | None, result: Any = None) -> None:
@@ -596,6 +600,27 @@ class LoopRunner:
                     ),
                     stacklevel=1,
                 )
+
+
+#: The step that some runner of this process is running now, if any: steps never
+#: nest (a loop cannot run inside a running loop), so a second one is refused.
+_stepping: _Step | None = None
+
+
+def refuse_while_stepping(what: str) -> None:
+    """Raise :class:`StepError` if a step runs now: ``what`` cannot run inside it.
+
+    Sync code inside a running step that asks for another (an async fixture, by
+    ``request.getfixturevalue()``) would need its loop to run while it runs
+    already, or while another loop runs.
+    """
+    __tracebackhide__ = True
+    if _stepping is not None:
+        raise StepError(
+            f"{what} cannot be set up while {_stepping.what} runs in an event loop: "
+            "request.getfixturevalue() of an async fixture is not possible in async "
+            "code; ask for it as an argument instead."
+        )
 
 
 def is_driver(task: asyncio.Task[Any]) -> bool:
