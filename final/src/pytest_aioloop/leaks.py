@@ -495,13 +495,9 @@ class Reporter:
 
     def test_ended(self, item: pytest.Item, runner: LoopRunner, owner: Owner) -> None:
         """The test's call has ended: its findings, as its mode says."""
-        tracker = runner.tracker
-        if tracker is None:
+        message = self._ended(runner, owner)
+        if message is None:
             return
-        findings = tracker.end(owner)
-        if not findings:
-            return
-        message = _message(owner.what, findings)
         if owner.mode is LeakMode.WARN:
             item.warn(LeakWarning(message))
         elif owner.mode is LeakMode.ERROR:
@@ -510,24 +506,32 @@ class Reporter:
                 raise pytest.fail.Exception(message, pytrace=False)
 
             item.addfinalizer(fail)  # the first of its teardown, reported as a teardown error
-        else:
-            self.summary.append((owner.what, findings))
 
     def fixture_ended(self, runner: LoopRunner, owner: Owner) -> None:
         """The fixture has been torn down: its findings, as its mode says."""
-        tracker = runner.tracker
-        if tracker is None:
+        message = self._ended(runner, owner)
+        if message is None:
             return
-        findings = tracker.end(owner)
-        if not findings:
-            return
-        message = _message(owner.what, findings)
         if owner.mode is LeakMode.WARN:
             _warn(owner, message, self.root)
         elif owner.mode is LeakMode.ERROR:
             raise pytest.fail.Exception(message, pytrace=False)
-        else:
+
+    def _ended(self, runner: LoopRunner, owner: Owner) -> str | None:
+        """The owner's findings as one message, for a warning or an error; None: nothing more.
+
+        In ``report`` mode they go to the summary here, and there is nothing more to do.
+        """
+        tracker = runner.tracker
+        if tracker is None:
+            return None
+        findings = tracker.end(owner)
+        if not findings:
+            return None
+        if owner.mode is LeakMode.REPORT:
             self.summary.append((owner.what, findings))
+            return None
+        return _message(owner.what, findings)
 
     def late(self, owner: Owner, finding: str) -> None:
         """A finding of an owner that has ended: to the summary, or a warning."""

@@ -22,6 +22,9 @@ work to the module that owns it:
 * asyncio's current loop for an async test's sync code:
   :mod:`pytest_aioloop.current`; pytest-asyncio in the same run:
   :mod:`pytest_aioloop.clash`.
+* the loop factories hook's result, checked: :mod:`pytest_aioloop.factories`;
+  an overridden ``event_loop_policy`` and its deprecation:
+  :mod:`pytest_aioloop.policy`.
 
 Everything about a test or a fixture definition is worked out once (at
 collection, or at a fixture's first set-up). What runs for every test of a
@@ -50,13 +53,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import warnings
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 from pytest_aioloop import _pytest_compat, clash, hooks
 from pytest_aioloop import clock as clocks
+from pytest_aioloop import policy as policies
 from pytest_aioloop.clock import UnsupportedLoop, VirtualClock
 from pytest_aioloop.config import (
     FIXTURE_SCOPE,
@@ -69,6 +72,7 @@ from pytest_aioloop.config import (
 )
 from pytest_aioloop.current import CurrentLoop
 from pytest_aioloop.diagnostics import LoopLog, ShowLoops
+from pytest_aioloop.factories import HookResultError, loop_factories
 from pytest_aioloop.fixtures import AsyncFixture, classify, refuse, run_fixture
 from pytest_aioloop.items import (
     ASYNC_TEST,
@@ -82,6 +86,7 @@ from pytest_aioloop.items import (
 from pytest_aioloop.items import classify as classify_test
 from pytest_aioloop.leaks import LeakMode, LeakSettings, Reporter
 from pytest_aioloop.loops import Loops, Node, fixture_loop_node, scope_node
+from pytest_aioloop.policy import POLICY_FIXTURE
 from pytest_aioloop.runner import LoopFactory, LoopRunner
 from pytest_aioloop.timeouts import TimeoutSettings
 from pytest_aioloop.watchdog import Watchdog
@@ -179,7 +184,6 @@ class State:
 
 
 STATE = pytest.StashKey[State]()
-POLICY_FIXTURE = "event_loop_policy"
 GENERATOR_TEST_FIXTURE = "_aioloop_generator_test"
 
 
@@ -353,7 +357,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             stacklevel=1,
         )
     try:
-        factories = _loop_factories(metafunc.config, definition)
+        factories = loop_factories(metafunc.config, definition)
     except HookResultError as error:
         # A usage error, raised once collection is over (raised here, pytest would
         # report it as the module's collection error, with a traceback).
@@ -389,36 +393,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # scope= makes pytest group the tests of one loop by factory, so that a loop
     # shared by a module is opened once per factory, not once per test.
     metafunc.parametrize(FACTORY_ARGNAME, params, scope=scope.value)
-
-
-def _loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, LoopFactory] | None:
-    if not config.hook.pytest_asyncio_loop_factories.get_hookimpls():
-        return None  # no conftest or plugin has one: no need for the module's conftests
-    hook = item.ihook.pytest_asyncio_loop_factories
-    if not hook.get_hookimpls():
-        return None
-    result = hook(config=config, item=item)
-    if result is None:
-        raise HookResultError(
-            f"{item.nodeid}: every pytest_asyncio_loop_factories hook returned None; the "
-            "first one that returns a mapping of names to loop factories is used, e.g. "
-            "{'asyncio': asyncio.new_event_loop}: return one for this test."
-        )
-    if (
-        not isinstance(result, Mapping)
-        or not result
-        or not all(isinstance(name, str) and name and callable(f) for name, f in result.items())
-    ):
-        raise HookResultError(
-            f"{item.nodeid}: pytest_asyncio_loop_factories returned {result!r}; it must "
-            "return a non-empty mapping of names to loop factories, "
-            "e.g. {'asyncio': asyncio.new_event_loop}."
-        )
-    return dict(result)
-
-
-class HookResultError(ValueError):
-    """What pytest_asyncio_loop_factories returned cannot be used."""
 
 
 # tryfirst: other plugins' and conftests' modifyitems hooks can then call is_async_test().
@@ -475,7 +449,9 @@ def pytest_collection_modifyitems(
         parent = item.parent
         overridden = policy_overridden.get(parent)
         if overridden is None:
-            overridden = _defined_elsewhere(_pytest_compat.closest_fixturedef(item, POLICY_FIXTURE))
+            overridden = policies.overridden(
+                _pytest_compat.closest_fixturedef(item, POLICY_FIXTURE)
+            )
             policy_overridden[parent] = overridden
         if overridden:
             # Set up the user's policy first, so that every loop of this test can use it.
@@ -519,8 +495,8 @@ def pytest_fixture_setup(
         state.make_test_loop_current()
     if fixturedef not in state.fixtures:  # its first set-up
         state.fixtures[fixturedef] = classify(fixturedef.func)
-        if fixturedef.argname == POLICY_FIXTURE and _defined_elsewhere(fixturedef):
-            _deprecate_policy_override(fixturedef, request)
+        if fixturedef.argname == POLICY_FIXTURE and policies.overridden(fixturedef):
+            policies.deprecate_override(fixturedef, request)
     kind = state.fixtures[fixturedef]
     if kind is None:
         return None
@@ -743,35 +719,3 @@ def aioloop_clock(request: pytest.FixtureRequest) -> VirtualClock:
     clock = VirtualClock.of(runner.loop)
     assert clock is not None
     return clock
-
-
-def _defined_elsewhere(fixturedef: pytest.FixtureDef[Any] | None) -> bool:
-    return fixturedef is not None and getattr(fixturedef.func, "__module__", None) != __name__
-
-
-def _deprecate_policy_override(
-    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
-) -> None:
-    """Warn, at the overriding fixture's own line, that overriding the policy is deprecated.
-
-    Where the warning filters make it an error (``filterwarnings = error``), the
-    test errors with its message alone, not with the plugin's frames.
-    """
-    warning = pytest.PytestDeprecationWarning(
-        f'Overriding the "{POLICY_FIXTURE}" fixture is deprecated: implement the '
-        "pytest_asyncio_loop_factories hook in a conftest.py to choose how event loops are made."
-    )
-    code = getattr(fixturedef.func, "__code__", None)
-    try:
-        if code is None:
-            warnings.warn(warning, stacklevel=1)
-        else:
-            warnings.warn_explicit(warning, type(warning), code.co_filename, code.co_firstlineno)
-        return
-    except pytest.PytestDeprecationWarning:
-        pass  # failed outside this block, so that the report holds no chained exception
-    pytest.fail(
-        f"{request.node.nodeid}: {warning} (This deprecation warning is an error in this "
-        "run: a -W option or the filterwarnings setting makes it one.)",
-        pytrace=False,
-    )
