@@ -145,3 +145,64 @@ def test_a_marker_in_error_names_each_test_it_reaches(
     for nodeid in ("test_a.py::test_one", "test_a.py::test_two"):
         with pytest.raises(config.MarkError, match=f"^{nodeid}: loop_scope='modul'"):
             marks.parse(mark, nodeid)
+
+
+def _sync(a): ...  # type: ignore[no-untyped-def]
+async def _agen():  # type: ignore[no-untyped-def]
+    yield 1
+
+
+def _marked(): ...  # type: ignore[no-untyped-def]
+
+
+def _sync_with_attribute(): ...  # type: ignore[no-untyped-def]
+
+
+_sync_with_attribute.pytestmark = []  # type: ignore[attr-defined]
+
+KINDS = {
+    **FUNCTIONS,
+    "sync": _sync,
+    "sync, with an attribute": _sync_with_attribute,
+    "an async generator": _agen,
+    "a sync wrapper of an async generator": _wrapper(_agen),
+    "a partial of a sync function": functools.partial(_sync, 1),
+    "a partial of an async generator": functools.partial(_agen),
+}
+if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+
+    KINDS["sync, marked a coroutine function"] = inspect.markcoroutinefunction(_marked)
+
+
+@pytest.mark.parametrize("function", KINDS.values(), ids=KINDS.keys())
+def test_a_functions_kind_is_what_inspect_says(
+    final_modules: tuple[ModuleType, ModuleType], function: Callable[..., Any]
+) -> None:
+    """The fast path (a plain function's code flags) gives inspect's answers."""
+    items, _ = final_modules
+    expected = (
+        items.ASYNC
+        if inspect.iscoroutinefunction(function)
+        else items.ASYNC_GENERATOR
+        if inspect.isasyncgenfunction(function)
+        else items.SYNC
+    )
+    assert items._kind(function) == expected
+
+
+def test_tests_of_one_kind_share_one_description(
+    final_modules: tuple[ModuleType, ModuleType],
+) -> None:
+    items, config = final_modules
+    descriptions = items.Descriptions()
+    fields = (config.LoopScope.MODULE, True, None, ("a",), False, None, config.Clock.REAL)
+    first = descriptions.get(*fields, items.LeakMode.REPORT)
+    assert descriptions.get(*fields, items.LeakMode.REPORT) is first
+    other = descriptions.get(*fields, items.LeakMode.IGNORE)
+    assert other is not first
+    assert other.leaks is items.LeakMode.IGNORE
+    assert first == items.AsyncTest(*fields, items.LeakMode.REPORT)
+    factory = functools.partial(print)  # told apart by identity, not by equality
+    assert (
+        descriptions.get(config.LoopScope.MODULE, True, factory, *fields[3:], items.LeakMode.REPORT)
+        is not first
+    )

@@ -192,6 +192,47 @@ def test_pending_tasks_cancelled_and_asyncgens_closed_at_scope_end(aio):
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.since("06")
+def test_a_loop_closes_only_once_its_executor_jobs_and_callbacks_are_done(aio):
+    """What a test leaves to the loop still happens before the loop is closed.
+
+    An executor job still running when the test ends is waited for (the
+    default executor's shutdown), and a callback scheduled at its end runs, as
+    under asyncio.run(). (A loop with nothing left to do is closed without
+    that shutdown run: what is left is looked for, not assumed.)
+    """
+    aio.pytester.makepyfile(
+        """
+        import asyncio
+        import time
+        import pytest
+
+        events = []
+
+        def slow_job():
+            time.sleep(0.3)
+            events.append("job done")
+
+        @pytest.mark.asyncio
+        async def test_leaves_a_job_running():
+            asyncio.get_running_loop().run_in_executor(None, slow_job)
+
+        @pytest.mark.asyncio
+        async def test_schedules_a_callback():
+            asyncio.get_running_loop().call_soon(events.append, "callback ran")
+
+        @pytest.mark.asyncio
+        async def test_sets_a_timer_due_now():
+            asyncio.get_running_loop().call_later(0, events.append, "timer ran")
+
+        def test_all_of_it_happened():
+            assert events == ["job done", "callback ran", "timer ran"]
+        """
+    )
+    result = aio.run("-p", "no:randomly")
+    result.assert_outcomes(passed=4)
+
+
 @pytest.mark.since("final")
 def test_a_fixtures_setup_and_teardown_run_in_one_task_and_the_test_in_its_own(aio):
     """A fixture's setup and teardown share one task (what TaskGroup across yield needs).

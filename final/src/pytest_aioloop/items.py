@@ -8,8 +8,8 @@ before the coroutine is handed to its loop.
 from __future__ import annotations
 
 import inspect
+import sys
 import types
-import unittest
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -62,17 +62,91 @@ def async_test_function(item: pytest.Item) -> Callable[..., Any] | None:
     """
     if not isinstance(item, pytest.Function):
         return None
+    function = getattr(item.obj, "__func__", item.obj)
+    kind = _kind(function)
+    if kind is not _ASYNC or _in_test_case(item):
+        return None
+    return function  # type: ignore[no-any-return]
+
+
+def async_generator_test(item: pytest.Function) -> bool:
+    """Whether ``item`` is an ``async def`` test with a ``yield`` (which no plugin runs)."""
+    function = getattr(item.obj, "__func__", item.obj)
+    return _kind(function) is _ASYNC_GENERATOR and not _in_test_case(item)
+
+
+class Kinds:
+    """Whether each test function is async, worked out once for all its items.
+
+    ``pytest_generate_tests`` asks about a function's definition, and
+    ``pytest_collection_modifyitems`` about each item made from it: the answer
+    is kept by (function, collector) -- the definition and its items share
+    their parent, the module or class, and the class decides whether the test
+    is unittest's -- until :meth:`clear`, at the end of collection.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[Callable[..., Any], object], str] = {}
+
+    def of(self, item: pytest.Function) -> str:
+        """:data:`SYNC`, :data:`ASYNC` (what :func:`async_test_function` finds) or
+        :data:`ASYNC_GENERATOR` (:func:`async_generator_test`)."""
+        return self._of(item)[1]
+
+    def _of(self, item: pytest.Function) -> tuple[Callable[..., Any], str]:
+        function = getattr(item.obj, "__func__", item.obj)
+        key = (function, item.parent)
+        kind = self._known.get(key)
+        if kind is None:
+            kind = _kind(function)
+            if kind is not _SYNC and _in_test_case(item):
+                kind = _SYNC
+            self._known[key] = kind
+        return function, kind
+
+    def async_function(self, item: pytest.Function) -> Callable[..., Any] | None:
+        """:func:`async_test_function`, once per function and collector."""
+        function, kind = self._of(item)
+        return function if kind is _ASYNC else None
+
+    def clear(self) -> None:
+        self._known.clear()
+
+
+#: What :meth:`Kinds.of` tells a test function apart by.
+SYNC, ASYNC, ASYNC_GENERATOR = "sync", "async", "async generator"
+_SYNC, _ASYNC, _ASYNC_GENERATOR = SYNC, ASYNC, ASYNC_GENERATOR
+_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def _kind(function: Callable[..., Any], *, hypothesis: bool = True) -> str:
+    """Whether ``function`` is a coroutine function (or Hypothesis's wrapper of one).
+
+    With ``hypothesis=False``, Hypothesis's (sync) wrapper of one is not async.
+    """
+    code = getattr(function, "__code__", None)
+    if type(function) is types.FunctionType and code is not None and code.co_flags & _FLAGS:
+        # A plain ``async def``: its code says so (what inspect's checks come to).
+        return _ASYNC if code.co_flags & inspect.CO_COROUTINE else _ASYNC_GENERATOR
+    if inspect.iscoroutinefunction(function):  # a partial, a marked function, ...
+        return _ASYNC
+    inner = getattr(getattr(function, "hypothesis", None), "inner_test", None)
+    if hypothesis and inner is not None and inspect.iscoroutinefunction(inner):
+        return _ASYNC
+    if inspect.isasyncgenfunction(function):
+        return _ASYNC_GENERATOR
+    return _SYNC
+
+
+def _in_test_case(item: pytest.Function) -> bool:
+    # As pytest's own unittest support does: if unittest is not imported, no
+    # class is a TestCase (and the plugin does not import it for every run).
+    unittest = sys.modules.get("unittest")
+    if unittest is None:
+        return False
     # item.cls, without the walk up the tree for a test in a module (no class above it).
     cls = None if isinstance(item.parent, pytest.Module) else item.cls
-    if cls is not None and issubclass(cls, unittest.TestCase):
-        return None
-    function = getattr(item.obj, "__func__", item.obj)
-    if inspect.iscoroutinefunction(function):
-        return function  # type: ignore[no-any-return]
-    inner = getattr(getattr(function, "hypothesis", None), "inner_test", None)
-    if inner is not None and inspect.iscoroutinefunction(inner):
-        return function  # type: ignore[no-any-return]
-    return None
+    return cls is not None and issubclass(cls, unittest.TestCase)
 
 
 class Parameters:
@@ -132,11 +206,41 @@ def _code_parameters(function: Callable[..., Any], *, bound: bool) -> tuple[str,
     return tuple(result)
 
 
-def async_generator_test(item: pytest.Function) -> bool:
-    """Whether ``item`` is an ``async def`` test with a ``yield`` (which no plugin runs)."""
-    if item.cls is not None and issubclass(item.cls, unittest.TestCase):
-        return False
-    return inspect.isasyncgenfunction(getattr(item.obj, "__func__", item.obj))
+class Descriptions:
+    """Each distinct :class:`AsyncTest` made once, and shared by the tests it describes.
+
+    The tests of a suite come in a handful of kinds (the same loop scope,
+    factory, fixtures, timeout, clock and leaks mode): each test's stash keeps
+    a reference to its kind's one description, so that a run's memory does not
+    grow by a description per test.
+    """
+
+    def __init__(self) -> None:
+        self.parameters = Parameters()
+        self._made: dict[tuple[Any, ...], AsyncTest] = {}
+
+    def get(
+        self,
+        loop_scope: LoopScope,
+        loop_scope_given: bool,
+        factory: LoopFactory | None,
+        argnames: tuple[str, ...],
+        hypothesis: bool,
+        timeout: Timeout | None,
+        clock: Clock,
+        leaks: LeakMode,
+    ) -> AsyncTest:
+        # By identity where equality is not the point (or not defined): the
+        # description made first holds the factory and the timeout, so that
+        # their identities are not reused while it is kept.
+        key: tuple[Any, ...] = (loop_scope, loop_scope_given, id(factory), argnames)
+        key += (hypothesis, id(timeout), clock, leaks)
+        test = self._made.get(key)
+        if test is None:
+            test = self._made[key] = AsyncTest(
+                loop_scope, loop_scope_given, factory, argnames, hypothesis, timeout, clock, leaks
+            )
+        return test
 
 
 def classify(
@@ -145,23 +249,27 @@ def classify(
     default_scope: LoopScope,
     timeout: Timeout | None = None,
     default_clock: Clock = Clock.REAL,
-    parameters: Parameters | None = None,
+    descriptions: Descriptions | None = None,
     leaks: LeakMode = LeakMode.REPORT,
 ) -> AsyncTest:
+    """The description of the async test ``item``, which ``mark`` (its closest marker) runs."""
+    descriptions = descriptions or Descriptions()
     function = item.obj
     callspec = getattr(item, "callspec", None)
     factory = None if callspec is None else callspec.params.get(FACTORY_ARGNAME)
-    names = (parameters or Parameters()).of(function)
-    fixturenames = item.fixturenames
-    return AsyncTest(
-        loop_scope=mark.loop_scope or default_scope,
-        loop_scope_given=mark.loop_scope is not None,
-        factory=factory,
-        argnames=tuple(name for name in names if name in fixturenames),
-        hypothesis=not inspect.iscoroutinefunction(getattr(function, "__func__", function)),
-        timeout=timeout,
-        clock=mark.clock or default_clock,
-        leaks=leaks,
+    names = descriptions.parameters.of(function)
+    if names:
+        fixturenames = item.fixturenames
+        names = tuple(name for name in names if name in fixturenames)
+    return descriptions.get(
+        mark.loop_scope or default_scope,
+        mark.loop_scope is not None,
+        factory,
+        names,
+        _kind(getattr(function, "__func__", function), hypothesis=False) is not _ASYNC,
+        timeout,
+        mark.clock or default_clock,
+        leaks,
     )
 
 

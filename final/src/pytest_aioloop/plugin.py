@@ -75,12 +75,13 @@ from pytest_aioloop.diagnostics import LoopLog, ShowLoops
 from pytest_aioloop.factories import HookResultError, loop_factories
 from pytest_aioloop.fixtures import AsyncFixture, classify, refuse, run_fixture
 from pytest_aioloop.items import (
+    ASYNC,
+    ASYNC_GENERATOR,
     ASYNC_TEST,
     FACTORY_ARGNAME,
     AsyncTest,
-    Parameters,
-    async_generator_test,
-    async_test_function,
+    Descriptions,
+    Kinds,
     run_test,
 )
 from pytest_aioloop.items import classify as classify_test
@@ -116,9 +117,11 @@ class State:
         self.fixtures: dict[pytest.FixtureDef[Any], AsyncFixture | None] = {}
         #: the test being set up, run or torn down.
         self.item: pytest.Item | None = None
-        #: what collection works out once: each marker's parse, each function's signature.
+        #: what collection works out once: each marker's parse, whether each function
+        #: is async, each function's signature, each kind of test's description.
         self.marks = Marks()
-        self.parameters = Parameters()
+        self.kinds = Kinds()
+        self.descriptions = Descriptions()
         #: the asyncio marker that auto mode gives unmarked tests, made once, at the
         #: first (pytest.mark checks it against this run's markers only once the run's
         #: collection has begun).
@@ -316,14 +319,19 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
-def _asyncio_marks(item: pytest.Item, state: State) -> list[pytest.Mark]:
-    """The test's asyncio markers, closest first; auto mode marks an unmarked one."""
+def _asyncio_marks(item: pytest.Item, state: State, *, add: bool = True) -> list[pytest.Mark]:
+    """The test's asyncio markers, closest first; auto mode marks an unmarked one.
+
+    ``add=False``: auto mode's marker is in the list, not added to the item (a
+    function's definition, whose items get it at the end of collection).
+    """
     marks = list(item.iter_markers("asyncio"))
     if not marks and state.settings.mode is Mode.AUTO:
         marker = state.auto_marker
         if marker is None:
             marker = state.auto_marker = pytest.mark.asyncio
-        item.add_marker(marker)
+        if add:
+            item.add_marker(marker)
         marks = [marker.mark]
     return marks
 
@@ -332,10 +340,10 @@ def _asyncio_marks(item: pytest.Item, state: State) -> list[pytest.Mark]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Check each async test's marker once, and parametrize it over the loop factories."""
     definition = metafunc.definition
-    if async_test_function(definition) is None:
-        return
     state = metafunc.config.stash[STATE]
-    marks = _asyncio_marks(definition, state)
+    if state.kinds.async_function(definition) is None:
+        return
+    marks = _asyncio_marks(definition, state, add=False)
     if not marks:
         return
     mark = marks[0]
@@ -407,11 +415,13 @@ def pytest_collection_modifyitems(
     policy_overridden: dict[object, bool] = {}
     if state.usage_errors:
         raise pytest.UsageError(state.usage_errors[0])
+    kinds = state.kinds
     for item in items:
         if not isinstance(item, pytest.Function):
             continue
-        if async_test_function(item) is None:
-            if async_generator_test(item) and _asyncio_marks(item, state):
+        kind = kinds.of(item)
+        if kind is not ASYNC:
+            if kind is ASYNC_GENERATOR and _asyncio_marks(item, state):
                 # Refused at its set-up, by a fixture set up first: the other tests
                 # of its module run (a collection error would stop them all).
                 item.fixturenames.insert(0, GENERATOR_TEST_FIXTURE)
@@ -443,7 +453,7 @@ def pytest_collection_modifyitems(
             state.settings.default_test_loop_scope,
             timeout,
             state.settings.clock,
-            state.parameters,
+            state.descriptions,
             leaks,
         )
         parent = item.parent
@@ -456,6 +466,7 @@ def pytest_collection_modifyitems(
         if overridden:
             # Set up the user's policy first, so that every loop of this test can use it.
             item.fixturenames.insert(0, POLICY_FIXTURE)
+    kinds.clear()  # the items are classified: no need to keep their functions' kinds
 
 
 @pytest.hookimpl(tryfirst=True)
