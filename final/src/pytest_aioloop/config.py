@@ -216,6 +216,28 @@ class Marks:
 
     def __init__(self) -> None:
         self._parsed: dict[int, tuple[pytest.Mark, AsyncioMark]] = {}
+        self._inherited: dict[pytest.Item | pytest.Collector, list[pytest.Mark]] = {}
+
+    def of(self, node: pytest.Item | pytest.Collector) -> list[pytest.Mark]:
+        """``list(node.iter_markers("asyncio"))``: the node's own, then its collectors'.
+
+        What the collectors above a test have is the same for all of its
+        siblings: it is walked once per collector and kept until
+        :meth:`forget_collectors` (collection adds no marker to a collector
+        once its tests are being classified).
+        """
+        own = [mark for mark in node.own_markers if getattr(mark, "name", None) == "asyncio"]
+        parent = node.parent
+        if parent is None:
+            return own
+        inherited = self._inherited.get(parent)
+        if inherited is None:
+            inherited = self._inherited[parent] = list(parent.iter_markers("asyncio"))
+        return own + inherited
+
+    def forget_collectors(self) -> None:
+        """Walk the collectors' markers anew from now on."""
+        self._inherited.clear()
 
     def parse(self, mark: pytest.Mark, nodeid: str) -> AsyncioMark:
         """:meth:`AsyncioMark.parse`, once per marker."""

@@ -325,7 +325,7 @@ def _asyncio_marks(item: pytest.Item, state: State, *, add: bool = True) -> list
     ``add=False``: auto mode's marker is in the list, not added to the item (a
     function's definition, whose items get it at the end of collection).
     """
-    marks = list(item.iter_markers("asyncio"))
+    marks = state.marks.of(item)
     if not marks and state.settings.mode is Mode.AUTO:
         marker = state.auto_marker
         if marker is None:
@@ -348,11 +348,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     mark = marks[0]
     try:
-        asyncio_mark = state.marks.parse(mark, definition.nodeid)
+        nodeid = definition.nodeid
+        asyncio_mark = state.marks.parse(mark, nodeid)
         # Every asyncio marker of the test (its own, its class's, its module's) may
         # give timeout= and leaks=: each value is checked here, once per function.
-        state.timeouts.for_test(marks, definition.nodeid)
-        state.leaks.settings.for_test(marks, definition.nodeid)
+        state.timeouts.for_test(marks, nodeid)
+        state.leaks.settings.for_test(marks, nodeid)
     except MarkError as error:
         # pytest.fail(..., pytrace=False), without the MarkError chained to it.
         raise pytest.fail.Exception(str(error), pytrace=False) from None
@@ -415,6 +416,7 @@ def pytest_collection_modifyitems(
     policy_overridden: dict[object, bool] = {}
     if state.usage_errors:
         raise pytest.UsageError(state.usage_errors[0])
+    state.marks.forget_collectors()  # walked anew for the items
     kinds = state.kinds
     for item in items:
         if not isinstance(item, pytest.Function):
@@ -439,9 +441,10 @@ def pytest_collection_modifyitems(
         if not marks:
             continue  # strict mode, unmarked: pytest itself reports it
         try:
-            asyncio_mark = state.marks.parse(marks[0], item.nodeid)
-            timeout = state.timeouts.for_test(marks, item.nodeid)
-            leaks = state.leaks.settings.for_test(marks, item.nodeid)
+            nodeid = item.nodeid
+            asyncio_mark = state.marks.parse(marks[0], nodeid)
+            timeout = state.timeouts.for_test(marks, nodeid)
+            leaks = state.leaks.settings.for_test(marks, nodeid)
         except MarkError:
             continue  # reported by pytest_generate_tests for this function
         if leaks is not LeakMode.IGNORE and not state.leaks.on:
@@ -466,7 +469,10 @@ def pytest_collection_modifyitems(
         if overridden:
             # Set up the user's policy first, so that every loop of this test can use it.
             item.fixturenames.insert(0, POLICY_FIXTURE)
-    kinds.clear()  # the items are classified: no need to keep their functions' kinds
+    # The items are classified: their functions' kinds and their collectors' markers
+    # are not needed any more.
+    kinds.clear()
+    state.marks.forget_collectors()
 
 
 @pytest.hookimpl(tryfirst=True)
