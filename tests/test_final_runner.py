@@ -557,3 +557,52 @@ def test_driver_tasks_are_told_from_the_tasks_of_the_code_under_test(
     assert runner_module.is_driver(driver_task)
     assert not runner_module.is_driver(started)
     runner.close()
+
+
+@pytest.mark.parametrize("tracked", [False, True], ids=["untracked", "leaks tracked"])
+def test_a_closed_loop_is_freed_without_a_garbage_collection(
+    runner_module: ModuleType, tracked: bool
+) -> None:
+    """Nothing of a closed loop is left in a reference cycle, for a later collection to free.
+
+    A loop per test would otherwise leave its runner, drivers, tasks and a
+    fixture's async generator to the garbage collector (and to asyncio's list
+    of every task), whose collections then cost more the longer the run.
+    """
+    import gc
+    import weakref
+
+    from pytest_aioloop.leaks import Tracker
+
+    async def fixture() -> object:
+        yield "value"
+
+    async def noop() -> None:
+        pass
+
+    async def first(generator: object) -> object:
+        return await generator.__anext__()  # type: ignore[attr-defined]
+
+    async def last(generator: object) -> None:
+        with contextlib.suppress(StopAsyncIteration):
+            await generator.__anext__()  # type: ignore[attr-defined]
+
+    gc.collect()
+    gc.disable()
+    try:
+        runner = runner_module.LoopRunner(asyncio.new_event_loop, debug=False)
+        if tracked:
+            Tracker(runner, lambda owner, finding: None)
+        generator = fixture()
+        driver = runner.driver(what="fixture 'resource'")
+        assert runner.run(first(generator), driver=driver) == "value"
+        runner.run(noop(), driver=runner.driver(what="the test"), last=True)
+        runner.run(last(generator), driver=driver, last=True)
+        loop, generator_ref = weakref.ref(runner.loop), weakref.ref(generator)
+        del generator, driver
+        runner.close()
+        del runner
+        assert loop() is None
+        assert generator_ref() is None
+    finally:
+        gc.enable()

@@ -198,8 +198,8 @@ class Tracker:
         self._handler: Any = None
         # Bound once: a bound method is a new object at each access, and the
         # wrappers are told from what replaced them by identity.
-        self._wrapped_factory = self._create
-        self._wrapped_handler = self._handle
+        self._wrapped_factory: Any = self._create
+        self._wrapped_handler: Any = self._handle
         self._wrap()
         runner.tracker = self
 
@@ -319,6 +319,8 @@ class Tracker:
         if loop.get_exception_handler() is self._wrapped_handler:
             loop.set_exception_handler(self._handler)
         self._runner.tracker = None
+        # The bound wrappers refer to this tracker, which keeps them.
+        self._wrapped_factory = self._wrapped_handler = None
 
     # -- what a finding says ------------------------------------------------------
 

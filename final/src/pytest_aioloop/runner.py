@@ -250,6 +250,10 @@ class Driver:
                         _uncancel_current_task()  # it swallowed the charge's cancellation
                     runner._finished(step, None, result)
             if step.last:
+                # The inbox that handed over this step holds it, and the step its
+                # driver: let go, so that they (and a fixture's async generator)
+                # are freed now, not by a later garbage collection.
+                self._inbox = None
                 return
             step = await self._next()
 
