@@ -41,6 +41,13 @@ times one step of a loop runner without pytest instead: a step in the loop's
 shared driver task against a step in a task of its own (what a test costs
 since each test's context is its own).
 
+``--instructions`` counts instead the instructions each run executes
+(valgrind's cachegrind, one run per variant, hash seed fixed): a figure that a
+busy or noisy machine does not move, for comparing changes where wall and CPU
+time scatter. It leaves out what the kernel does (a loop's sockets, its
+selector) and what memory stalls cost, so it complements the times rather
+than replacing them.
+
 It prints figures and asserts nothing about time. PYTHONDONTWRITEBYTECODE must
 be unset: with it, pytest redoes its assertion rewriting on every run, and the
 figures measure that instead. ``os.wait4`` makes it Unix-only.
@@ -162,8 +169,16 @@ class Sample:
     rss_mb: float
 
 
-def run_once(variant: Variant, suite: Path, tests: int, pytest_args: list[str]) -> Sample:
+def run_once(
+    variant: Variant,
+    suite: Path,
+    tests: int,
+    pytest_args: list[str],
+    prefix: tuple[str, ...] = (),
+) -> tuple[Sample, str]:
+    """One whole pytest run (under ``prefix``: valgrind, say); its figures and its output."""
     command = [
+        *prefix,
         variant.python,
         "-m",
         "pytest",
@@ -174,24 +189,43 @@ def run_once(variant: Variant, suite: Path, tests: int, pytest_args: list[str]) 
         *pytest_args,
         str(suite),
     ]
+    env = {**variant.env, "PYTHONHASHSEED": "0"} if prefix else variant.env
     with tempfile.TemporaryFile("w+") as out:
         start = time.perf_counter()
         process = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=variant.env, cwd=suite
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=suite
         )
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         output = out.read()
+    # (valgrind's own lines begin with ==pid==)
+    pytest_output = "\n".join(line for line in output.splitlines() if not line.startswith("=="))
     expected = (
         rf"\b{tests} tests? collected" if "--collect-only" in pytest_args else rf"\b{tests} passed"
     )
-    if process.returncode != 0 or not re.search(expected, output) or "warning" in output:
+    if (
+        process.returncode != 0
+        or not re.search(expected, pytest_output)
+        or "warning" in pytest_output
+    ):
         sys.exit(f"{' '.join(command)} did not do what it should:\n{output[-3000:]}")
     # ru_maxrss: kilobytes on Linux, bytes on macOS.
     rss = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-    return Sample(wall, usage.ru_utime + usage.ru_stime, rss)
+    return Sample(wall, usage.ru_utime + usage.ru_stime, rss), output
+
+
+CACHEGRIND = ("valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null")
+
+
+def count_instructions(variant: Variant, suite: Path, tests: int, pytest_args: list[str]) -> float:
+    """The instructions one run executes, in millions (valgrind's cachegrind, hash seed fixed)."""
+    _, output = run_once(variant, suite, tests, pytest_args, CACHEGRIND)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", output)
+    if found is None:
+        sys.exit(f"valgrind printed no instruction count:\n{output[-3000:]}")
+    return int(found.group(1).replace(",", "")) / 1e6
 
 
 def summary(values: list[float]) -> tuple[float, float, float]:
@@ -212,7 +246,9 @@ def measure(
         # Alternate, each round starting somewhere else: no variant always runs first.
         shift = number * len(order) // max(rounds, 1)
         for workload, (key, suite_variant, suite) in order[shift:] + order[:shift]:
-            sample = run_once(variants[suite_variant], suite, workload.tests, workload.pytest_args)
+            sample, _ = run_once(
+                variants[suite_variant], suite, workload.tests, workload.pytest_args
+            )
             samples[(workload.name, key)].append(sample)
         print(f"  round {number + 1}/{rounds} done", file=sys.stderr, flush=True)
     return samples
@@ -282,6 +318,41 @@ def micro(rounds: int, steps: int = 20000) -> None:
     print(f"  a step in a task of its own (each test)   {statistics.median(own):6.1f} us")
 
 
+def print_instructions(
+    workloads: list[Workload], variants: dict[str, Variant], header: list[str]
+) -> None:
+    """--instructions: each run's instructions, and their ratios to the sync runs'."""
+    counts: dict[tuple[str, str], float] = {}
+    for work in workloads:
+        for key, suite_variant, suite in work.runs:
+            run_once(variants[suite_variant], suite, work.tests, work.pytest_args)  # bytecode
+            counts[(work.name, key)] = count_instructions(
+                variants[suite_variant], suite, work.tests, work.pytest_args
+            )
+        print(f"  {work.name.split('.')[0].split(':')[0]} counted", file=sys.stderr, flush=True)
+    print("instructions executed by one run of each (millions; valgrind's cachegrind, hash seed 0)")
+    for line in header:
+        print(line)
+    for work in workloads:
+        print()
+        print(work.name)
+        print(f"  {'':38} {'instructions':>12} {'ratio':>7} {'per test':>10}")
+        for key, _, _ in work.runs:
+            variant = variants[key]
+            count = counts[(work.name, key)]
+            reference = variant.reference
+            if work.tests == 1 and key in ("sync", "aioloop"):
+                reference = "pytest alone"
+            elif work.tests == 1 and key == "pytest-asyncio":
+                reference = "pa-sync"
+            line = f"  {variant.name:38} {count:10.1f} M"
+            if reference:
+                ref = counts[(work.name, reference)]
+                per_test = (count - ref) / work.tests * 1e6
+                line += f" {count / ref:6.3f}x {per_test:+10.0f}"
+            print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -302,6 +373,11 @@ def main() -> None:
     parser.add_argument("--baseline", metavar="SRC", help="another tree's final/src to compare")
     parser.add_argument("--memory", action="store_true", help="peak RSS: 10,000 tests vs 2,000")
     parser.add_argument("--micro", action="store_true", help="time the loop runner alone")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count the instructions of one run per variant (valgrind) instead of timing",
+    )
     parser.add_argument(
         "--only", metavar="W,W", default="start-up,a,b,c,d", help="the workloads to run"
     )
@@ -458,6 +534,9 @@ def main() -> None:
         if "d" in only:
             workloads.append(workload(titles["d"], 10000, 200, "plain", no_leaks, "--collect-only"))
 
+        if args.instructions:
+            print_instructions(workloads, variants, header)
+            return
         print("measuring ...", file=sys.stderr, flush=True)
         samples = measure(workloads, variants, args.rounds)
         memory: dict[tuple[str, int], list[Sample]] = {}
