@@ -200,8 +200,8 @@ def run_once(
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         output = out.read()
-    # (valgrind's own lines begin with ==pid==)
-    pytest_output = "\n".join(line for line in output.splitlines() if not line.startswith("=="))
+    # (valgrind's own lines begin with ==pid== or --pid--)
+    pytest_output = re.sub(r"(?m)^(==|--)\d+(==|--).*\n?", "", output)
     expected = (
         rf"\b{tests} tests? collected" if "--collect-only" in pytest_args else rf"\b{tests} passed"
     )
