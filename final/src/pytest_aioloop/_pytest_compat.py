@@ -28,8 +28,7 @@ import contextlib
 import functools
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from _pytest.fixtures import resolve_fixture_function
@@ -152,8 +151,7 @@ def capture_suspended(config: pytest.Config) -> Iterator[None]:
             capman.resume_global_capture()
 
 
-@dataclass(frozen=True)
-class RequestedPlugins:
+class RequestedPlugins(NamedTuple):
     """What the command line asks pytest to load: ``-p`` names, and whether autoload is on."""
 
     plugins: tuple[str, ...]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pytest
 
@@ -84,8 +84,7 @@ class InvalidScope(ValueError):
     """A loop scope that is not one of LoopScope's values."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """The run's configuration, read once at ``pytest_configure``."""
 
     mode: Mode
@@ -142,8 +141,7 @@ class Settings:
         return cls(mode, bool(debug), fixture_scope, test_scope, clock)
 
 
-@dataclass(frozen=True)
-class AsyncioMark:
+class AsyncioMark(NamedTuple):
     """What one test's ``asyncio`` marker asks for."""
 
     #: None: the ``asyncio_default_test_loop_scope`` default.

@@ -31,8 +31,7 @@ import inspect
 import re
 import warnings
 from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -53,8 +52,7 @@ class SplitLoopWarning(pytest.PytestWarning):
     """A test and one of its async fixtures run in two loops because of a default loop scope."""
 
 
-@dataclass(frozen=True)
-class FixtureLoop:
+class FixtureLoop(NamedTuple):
     """Where one set-up of an async fixture ran, and why there."""
 
     #: the loop's short name.

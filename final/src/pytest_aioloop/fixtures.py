@@ -15,8 +15,7 @@ import contextvars
 import inspect
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, NoReturn, TypeVar, cast, overload
 
 import pytest
 
@@ -110,8 +109,7 @@ def fixture(
     return decorate
 
 
-@dataclass(frozen=True)
-class AsyncFixture:
+class AsyncFixture(NamedTuple):
     """What the plugin needs to know of one async fixture definition."""
 
     #: an ``async def`` with a ``yield`` (setup, then teardown) rather than a ``return``.

@@ -11,8 +11,7 @@ import inspect
 import sys
 import types
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -26,8 +25,7 @@ from pytest_aioloop.timeouts import Timeout
 FACTORY_ARGNAME = "_aioloop_factory"
 
 
-@dataclass(frozen=True)
-class AsyncTest:
+class AsyncTest(NamedTuple):
     """What the plugin needs to know to run one async test item."""
 
     loop_scope: LoopScope
@@ -62,7 +60,8 @@ def async_test_function(item: pytest.Item) -> Callable[..., Any] | None:
     """
     if not isinstance(item, pytest.Function):
         return None
-    function = getattr(item.obj, "__func__", item.obj)
+    obj = item.obj
+    function = getattr(obj, "__func__", obj)
     kind = _kind(function)
     if kind is not _ASYNC or _in_test_case(item):
         return None
@@ -71,7 +70,8 @@ def async_test_function(item: pytest.Item) -> Callable[..., Any] | None:
 
 def async_generator_test(item: pytest.Function) -> bool:
     """Whether ``item`` is an ``async def`` test with a ``yield`` (which no plugin runs)."""
-    function = getattr(item.obj, "__func__", item.obj)
+    obj = item.obj
+    function = getattr(obj, "__func__", obj)
     return _kind(function) is _ASYNC_GENERATOR and not _in_test_case(item)
 
 
@@ -94,7 +94,8 @@ class Kinds:
         return self._of(item)[1]
 
     def _of(self, item: pytest.Function) -> tuple[Callable[..., Any], str]:
-        function = getattr(item.obj, "__func__", item.obj)
+        obj = item.obj
+        function = getattr(obj, "__func__", obj)
         key = (function, item.parent)
         kind = self._known.get(key)
         if kind is None:

@@ -73,9 +73,8 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -104,8 +103,7 @@ class LeakWarning(pytest.PytestWarning):
     """A task left pending by a test or fixture, or an error raised in the background."""
 
 
-@dataclass(frozen=True)
-class LeakSettings:
+class LeakSettings(NamedTuple):
     """The run's mode, read once at configure time."""
 
     mode: LeakMode

@@ -32,10 +32,9 @@ import os
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
 
 #: A longer chain than this is cut (a chain has no cycles; this is a safety net).
 MAX_DEPTH = 200
@@ -43,8 +42,7 @@ MAX_DEPTH = 200
 MAX_OTHER_TASKS = 20
 
 
-@dataclass(frozen=True)
-class Frame:
+class Frame(NamedTuple):
     """One await of a chain: where it is."""
 
     filename: str
@@ -55,8 +53,7 @@ class Frame:
     source: str
 
 
-@dataclass(frozen=True)
-class TaskStack:
+class TaskStack(NamedTuple):
     """One task's chain of awaits, outermost first."""
 
     task: asyncio.Task[Any]

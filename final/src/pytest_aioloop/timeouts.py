@@ -47,9 +47,8 @@ import inspect
 import math
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -98,8 +97,7 @@ def debugger_attached() -> bool:
 _MONITORING: Any = getattr(sys, "monitoring", None)
 
 
-@dataclass(frozen=True)
-class Timeout:
+class Timeout(NamedTuple):
     """The limit of one kind of step, and where it was set (for the message)."""
 
     seconds: float
@@ -200,8 +198,7 @@ def _usage(option: str, value: object) -> pytest.UsageError:
     )
 
 
-@dataclass(frozen=True)
-class TimeoutSettings:
+class TimeoutSettings(NamedTuple):
     """The run's timeouts, read once at configure time."""
 
     #: every async test's, unless its marker says otherwise; None: no timeout.
