@@ -125,16 +125,22 @@ def _kind(function: Callable[..., Any], *, hypothesis: bool = True) -> str:
 
     With ``hypothesis=False``, Hypothesis's (sync) wrapper of one is not async.
     """
-    code = getattr(function, "__code__", None)
-    if type(function) is types.FunctionType and code is not None and code.co_flags & _FLAGS:
+    plain = type(function) is types.FunctionType
+    if plain and function.__code__.co_flags & _FLAGS:
         # A plain ``async def``: its code says so (what inspect's checks come to).
-        return _ASYNC if code.co_flags & inspect.CO_COROUTINE else _ASYNC_GENERATOR
+        return _ASYNC if function.__code__.co_flags & inspect.CO_COROUTINE else _ASYNC_GENERATOR
+    if plain and not function.__dict__:
+        # A plain ``def`` with no attributes: not marked a coroutine function
+        # (inspect.markcoroutinefunction), not Hypothesis's wrapper (pytest has
+        # made a test function's __dict__ already: reading it costs nothing).
+        return _SYNC
     if inspect.iscoroutinefunction(function):  # a partial, a marked function, ...
         return _ASYNC
     inner = getattr(getattr(function, "hypothesis", None), "inner_test", None)
     if hypothesis and inner is not None and inspect.iscoroutinefunction(inner):
         return _ASYNC
-    if inspect.isasyncgenfunction(function):
+    # (a plain function's code has said it is no async generator)
+    if not plain and inspect.isasyncgenfunction(function):
         return _ASYNC_GENERATOR
     return _SYNC
 
@@ -183,11 +189,11 @@ def _code_parameters(function: Callable[..., Any], *, bound: bool) -> tuple[str,
     wrapper (``__wrapped__``), a ``__signature__``, anything but a function; and
     a bound method whose first parameter is not a positional one.
     """
-    if (
-        type(function) is not types.FunctionType
-        or hasattr(function, "__wrapped__")
-        or hasattr(function, "__signature__")
-    ):
+    # (a plain function's attributes are all in its __dict__)
+    if type(function) is not types.FunctionType:
+        return None
+    attributes = function.__dict__
+    if "__wrapped__" in attributes or "__signature__" in attributes:
         return None
     code = function.__code__
     count, keyword_only = code.co_argcount, code.co_kwonlyargcount

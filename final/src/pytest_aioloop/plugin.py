@@ -63,6 +63,7 @@ from pytest_aioloop import policy as policies
 from pytest_aioloop.clock import UnsupportedLoop, VirtualClock
 from pytest_aioloop.config import (
     FIXTURE_SCOPE,
+    AsyncioMark,
     Clock,
     LoopScope,
     MarkError,
@@ -89,7 +90,7 @@ from pytest_aioloop.leaks import LeakMode, LeakSettings, Reporter
 from pytest_aioloop.loops import Loops, Node, fixture_loop_node, scope_node
 from pytest_aioloop.policy import POLICY_FIXTURE
 from pytest_aioloop.runner import LoopFactory, LoopRunner
-from pytest_aioloop.timeouts import TimeoutSettings
+from pytest_aioloop.timeouts import Timeout, TimeoutSettings
 from pytest_aioloop.watchdog import Watchdog
 
 # The port fixtures are plugins of their own; pytest loads them with this one.
@@ -122,6 +123,10 @@ class State:
         self.marks = Marks()
         self.kinds = Kinds()
         self.descriptions = Descriptions()
+        self._read: dict[
+            tuple[int, ...],
+            tuple[tuple[pytest.Mark, ...], tuple[AsyncioMark, Timeout | None, LeakMode]],
+        ] = {}
         #: the asyncio marker that auto mode gives unmarked tests, made once, at the
         #: first (pytest.mark checks it against this run's markers only once the run's
         #: collection has begun).
@@ -130,6 +135,27 @@ class State:
         self.current = CurrentLoop()
         #: misuse found while collecting, reported once collection is over.
         self.usage_errors: list[str] = []
+
+    def read(
+        self, marks: list[pytest.Mark], node: pytest.Item
+    ) -> tuple[AsyncioMark, Timeout | None, LeakMode]:
+        """What a test's asyncio markers (closest first) ask for; MarkError names ``node``.
+
+        Read once per set of markers: the tests of a module (or of a run, in
+        auto mode) mostly carry the same ones, the same objects.
+        """
+        key = tuple(map(id, marks))
+        known = self._read.get(key)
+        if known is not None:
+            return known[1]
+        nodeid = node.nodeid
+        read = (
+            self.marks.parse(marks[0], nodeid),
+            self.timeouts.for_test(marks, nodeid),
+            self.leaks.settings.for_test(marks, nodeid),
+        )
+        self._read[key] = (tuple(marks), read)  # (the markers kept: their ids stay theirs)
+        return read
 
     def factory(self, item: pytest.Item | None) -> LoopFactory:
         test = None if item is None else item.stash.get(ASYNC_TEST, None)
@@ -348,12 +374,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     mark = marks[0]
     try:
-        nodeid = definition.nodeid
-        asyncio_mark = state.marks.parse(mark, nodeid)
         # Every asyncio marker of the test (its own, its class's, its module's) may
-        # give timeout= and leaks=: each value is checked here, once per function.
-        state.timeouts.for_test(marks, nodeid)
-        state.leaks.settings.for_test(marks, nodeid)
+        # give timeout= and leaks=: each value is checked here.
+        asyncio_mark = state.read(marks, definition)[0]
     except MarkError as error:
         # pytest.fail(..., pytrace=False), without the MarkError chained to it.
         raise pytest.fail.Exception(str(error), pytrace=False) from None
@@ -441,10 +464,7 @@ def pytest_collection_modifyitems(
         if not marks:
             continue  # strict mode, unmarked: pytest itself reports it
         try:
-            nodeid = item.nodeid
-            asyncio_mark = state.marks.parse(marks[0], nodeid)
-            timeout = state.timeouts.for_test(marks, nodeid)
-            leaks = state.leaks.settings.for_test(marks, nodeid)
+            asyncio_mark, timeout, leaks = state.read(marks, item)
         except MarkError:
             continue  # reported by pytest_generate_tests for this function
         if leaks is not LeakMode.IGNORE and not state.leaks.on:
