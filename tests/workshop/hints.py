@@ -567,6 +567,7 @@ TOPICS: tuple[Topic, ...] = (
             "test_loop_close_cancels_pending_tasks",
             "test_loop_close_shuts_down_async_generators",
             "test_pending_tasks_cancelled_and_asyncgens_closed_at_scope_end",
+            "test_a_loop_closes_only_once_its_executor_jobs_and_callbacks_are_done",
         ),
         _text(
             "A wide loop outlives its tests, so it meets what they leave behind: tasks",
