@@ -318,6 +318,15 @@ def micro(rounds: int, steps: int = 20000) -> None:
     print(f"  a step in a task of its own (each test)   {statistics.median(own):6.1f} us")
 
 
+def reference_of(work: Workload, key: str, variant: Variant) -> str:
+    """The variant whose runs are ``key``'s reference (start-up: pytest alone)."""
+    if work.tests == 1 and key in ("sync", "aioloop"):
+        return "pytest alone"
+    if work.tests == 1 and key == "pytest-asyncio":
+        return "pa-sync"
+    return variant.reference
+
+
 def print_instructions(
     workloads: list[Workload], variants: dict[str, Variant], header: list[str]
 ) -> None:
@@ -340,11 +349,7 @@ def print_instructions(
         for key, _, _ in work.runs:
             variant = variants[key]
             count = counts[(work.name, key)]
-            reference = variant.reference
-            if work.tests == 1 and key in ("sync", "aioloop"):
-                reference = "pytest alone"
-            elif work.tests == 1 and key == "pytest-asyncio":
-                reference = "pa-sync"
+            reference = reference_of(work, key, variant)
             line = f"  {variant.name:38} {count:10.1f} M"
             if reference:
                 ref = counts[(work.name, reference)]
@@ -567,11 +572,7 @@ def main() -> None:
             values = samples[(work.name, key)]
             wall, wall_min, wall_max = summary([s.wall for s in values])
             cpu, cpu_min, cpu_max = summary([s.cpu for s in values])
-            reference = variant.reference
-            if work.tests == 1 and key in ("sync", "aioloop"):
-                reference = "pytest alone"
-            elif work.tests == 1 and key == "pytest-asyncio":
-                reference = "pa-sync"
+            reference = reference_of(work, key, variant)
             line = f"  {variant.name:38} {wall:6.2f} ({wall_min:5.2f}-{wall_max:5.2f}) "
             if reference:
                 ref_values = samples[(work.name, reference)]
