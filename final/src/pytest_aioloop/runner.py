@@ -212,6 +212,11 @@ class Driver:
                 self.task = loop.create_task(self._drive(step), name=self.what)
             else:
                 self.task = self._context.run(loop.create_task, self._drive(step), name=self.what)
+            # A loop keeps only weak references to its tasks: a driver waiting
+            # between its steps, that nothing else holds (a fixture whose teardown
+            # will never come, in an interrupted session), must still be there to
+            # unwind when its loop closes, not be garbage-collected as it waits.
+            self._runner._live.add(self)
             return
         assert self._inbox is not None
         assert not self._inbox.done(), "a step is pending already"
@@ -221,41 +226,44 @@ class Driver:
         __tracebackhide__ = True
         runner = self._runner
         loop = runner.loop
-        while step is not None:
-            if not step.last:
-                # The next inbox must exist before run() can return and be called again.
-                self._inbox = loop.create_future()
-            outcome = step.outcome
-            if outcome.done():  # abandoned before it started (see _abandon)
-                step.coroutine.close()
-            elif self._error is not None:
-                step.coroutine.close()
-                error, self._error = self._error, None
-                runner._finished(step, error)
-            else:
-                runner._running = step
-                try:
-                    result = await step.coroutine
-                except GeneratorExit:
-                    raise  # the loop was lost, and its tasks are being discarded
-                # The caller gets every outcome, as asyncio.run() does.
-                except BaseException as error:
-                    if isinstance(error, asyncio.CancelledError) or step.charged_by is not None:
-                        # The step was cancelled (by a TaskGroup whose child failed, by
-                        # _abandon, by a charge): report it, and take the next step as usual.
-                        _uncancel_current_task()
+        try:
+            while step is not None:
+                if not step.last:
+                    # The next inbox must exist before run() can return and be called again.
+                    self._inbox = loop.create_future()
+                outcome = step.outcome
+                if outcome.done():  # abandoned before it started (see _abandon)
+                    step.coroutine.close()
+                elif self._error is not None:
+                    step.coroutine.close()
+                    error, self._error = self._error, None
                     runner._finished(step, error)
                 else:
-                    if step.charged_by is not None:
-                        _uncancel_current_task()  # it swallowed the charge's cancellation
-                    runner._finished(step, None, result)
-            if step.last:
-                # The inbox that handed over this step holds it, and the step its
-                # driver: let go, so that they (and a fixture's async generator)
-                # are freed now, not by a later garbage collection.
-                self._inbox = None
-                return
-            step = await self._next()
+                    runner._running = step
+                    try:
+                        result = await step.coroutine
+                    except GeneratorExit:
+                        raise  # the loop was lost, and its tasks are being discarded
+                    # The caller gets every outcome, as asyncio.run() does.
+                    except BaseException as error:
+                        if isinstance(error, asyncio.CancelledError) or step.charged_by is not None:
+                            # The step was cancelled (by a TaskGroup whose child failed, by
+                            # _abandon, by a charge): report it, and take the next step as usual.
+                            _uncancel_current_task()
+                        runner._finished(step, error)
+                    else:
+                        if step.charged_by is not None:
+                            _uncancel_current_task()  # it swallowed the charge's cancellation
+                        runner._finished(step, None, result)
+                if step.last:
+                    # The inbox that handed over this step holds it, and the step its
+                    # driver: let go, so that they (and a fixture's async generator)
+                    # are freed now, not by a later garbage collection.
+                    self._inbox = None
+                    return
+                step = await self._next()
+        finally:
+            runner._live.discard(self)
 
     async def _next(self) -> _Step | None:
         __tracebackhide__ = True
@@ -333,6 +341,8 @@ class LoopRunner:
         self._stuck: set[asyncio.Task[Any]] = set()
         #: who owns which task of the loop (pytest_aioloop.leaks); None: not tracked.
         self.tracker: Tracker | None = None
+        #: the drivers whose tasks have started and not ended (see Driver._hand).
+        self._live: set[Driver] = set()
 
     def driver(
         self,
@@ -561,6 +571,7 @@ class LoopRunner:
             # The runner and its driver refer to each other: let go, so that the
             # closed loop is freed now, not by a later garbage collection.
             self._driver = None
+            self._live.clear()  # the drivers of a lost loop, discarded above
 
     async def _shut_down(self) -> None:
         # asyncio.run()'s steps before it closes its loop, in one pass, except that
