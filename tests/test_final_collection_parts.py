@@ -10,6 +10,7 @@ plugin's behaviour with the caches in place.
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import sys
 import types
@@ -28,6 +29,7 @@ def final_modules(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType,
     assert not before, before
     import pytest_aioloop.config
     import pytest_aioloop.items
+    import pytest_aioloop.markers
 
     yield pytest_aioloop.items, pytest_aioloop.config
     for name in [name for name in sys.modules if name.startswith("pytest_aioloop")]:
@@ -127,7 +129,7 @@ def _mark(**kwargs: object) -> Any:
 
 def test_each_marker_is_parsed_once(final_modules: tuple[ModuleType, ModuleType]) -> None:
     _, config = final_modules
-    marks = config.Marks()
+    marks = importlib.import_module("pytest_aioloop.markers").Marks()
     mark = _mark(loop_scope="module")
     parsed = marks.parse(mark, "test_a.py::test_one")
     assert parsed == config.AsyncioMark.parse(mark, "test_a.py::test_one")
@@ -140,7 +142,7 @@ def test_a_marker_in_error_names_each_test_it_reaches(
     final_modules: tuple[ModuleType, ModuleType],
 ) -> None:
     _, config = final_modules
-    marks = config.Marks()
+    marks = importlib.import_module("pytest_aioloop.markers").Marks()
     mark = _mark(loop_scope="modul")
     for nodeid in ("test_a.py::test_one", "test_a.py::test_two"):
         with pytest.raises(config.MarkError, match=f"^{nodeid}: loop_scope='modul'"):

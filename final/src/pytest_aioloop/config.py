@@ -202,50 +202,5 @@ class AsyncioMark(NamedTuple):
         return cls(loop_scope, None if factories is None else tuple(factories), clock)
 
 
-class Marks:
-    """Each ``asyncio`` marker parsed once, however many tests it reaches.
-
-    A module's ``pytestmark`` or a class's marker is one :class:`pytest.Mark`
-    for all of its tests, and so is a function's for each of its
-    parametrizations: its parse is kept by the marker's identity (the marker is
-    kept with it, so that the identity is not reused). A marker in error is not
-    kept: each test it reaches reports it, naming that test.
-    """
-
-    def __init__(self) -> None:
-        self._parsed: dict[int, tuple[pytest.Mark, AsyncioMark]] = {}
-        self._inherited: dict[pytest.Item | pytest.Collector, list[pytest.Mark]] = {}
-
-    def of(self, node: pytest.Item | pytest.Collector) -> list[pytest.Mark]:
-        """``list(node.iter_markers("asyncio"))``: the node's own, then its collectors'.
-
-        What the collectors above a test have is the same for all of its
-        siblings: it is walked once per collector and kept until
-        :meth:`forget_collectors` (collection adds no marker to a collector
-        once its tests are being classified).
-        """
-        own = [mark for mark in node.own_markers if getattr(mark, "name", None) == "asyncio"]
-        parent = node.parent
-        if parent is None:
-            return own
-        inherited = self._inherited.get(parent)
-        if inherited is None:
-            inherited = self._inherited[parent] = list(parent.iter_markers("asyncio"))
-        return own + inherited
-
-    def forget_collectors(self) -> None:
-        """Walk the collectors' markers anew from now on."""
-        self._inherited.clear()
-
-    def parse(self, mark: pytest.Mark, nodeid: str) -> AsyncioMark:
-        """:meth:`AsyncioMark.parse`, once per marker."""
-        known = self._parsed.get(id(mark))
-        if known is not None and known[0] is mark:
-            return known[1]
-        parsed = AsyncioMark.parse(mark, nodeid)
-        self._parsed[id(mark)] = (mark, parsed)
-        return parsed
-
-
 class MarkError(ValueError):
     """An ``asyncio`` marker with arguments the plugin cannot honour."""

@@ -79,14 +79,16 @@ class Kinds:
     """Whether each test function is async, worked out once for all its items.
 
     ``pytest_generate_tests`` asks about a function's definition, and
-    ``pytest_collection_modifyitems`` about each item made from it: the answer
-    is kept by (function, collector) -- the definition and its items share
-    their parent, the module or class, and the class decides whether the test
-    is unittest's -- until :meth:`clear`, at the end of collection.
+    ``pytest_collection_modifyitems`` about each item made from it: the
+    function's kind is kept by the function until :meth:`clear`, at the end of
+    collection. Whether its collector is a unittest class is asked each time
+    (a look-up in ``sys.modules`` when unittest is not imported). The cache
+    makes no object per function: collection keeps a suite's objects alive, and
+    each object more brings its garbage collections forward.
     """
 
     def __init__(self) -> None:
-        self._known: dict[tuple[Callable[..., Any], object], str] = {}
+        self._known: dict[Callable[..., Any], str] = {}
 
     def of(self, item: pytest.Function) -> str:
         """:data:`SYNC`, :data:`ASYNC` (what :func:`async_test_function` finds) or
@@ -96,13 +98,11 @@ class Kinds:
     def _of(self, item: pytest.Function) -> tuple[Callable[..., Any], str]:
         obj = item.obj
         function = getattr(obj, "__func__", obj)
-        key = (function, item.parent)
-        kind = self._known.get(key)
+        kind = self._known.get(function)
         if kind is None:
-            kind = _kind(function)
-            if kind is not _SYNC and _in_test_case(item):
-                kind = _SYNC
-            self._known[key] = kind
+            kind = self._known[function] = _kind(function)
+        if kind is not _SYNC and _in_test_case(item):
+            return function, _SYNC
         return function, kind
 
     def async_function(self, item: pytest.Function) -> Callable[..., Any] | None:
@@ -165,18 +165,21 @@ class Parameters:
     """
 
     def __init__(self) -> None:
-        self._names: dict[tuple[Callable[..., Any], bool], tuple[str, ...]] = {}
+        # One dictionary for functions, one for methods: no key object per function.
+        self._names: dict[Callable[..., Any], tuple[str, ...]] = {}
+        self._bound_names: dict[Callable[..., Any], tuple[str, ...]] = {}
 
     def of(self, function: Callable[..., Any]) -> tuple[str, ...]:
         """The names of ``function``'s parameters, as ``inspect.signature`` gives them."""
         raw = getattr(function, "__func__", function)
-        key = (raw, raw is not function)
-        names = self._names.get(key)
+        bound = raw is not function
+        known = self._bound_names if bound else self._names
+        names = known.get(raw)
         if names is None:
-            names = _code_parameters(raw, bound=key[1])
+            names = _code_parameters(raw, bound=bound)
             if names is None:
                 names = tuple(inspect.signature(function).parameters)
-            self._names[key] = names
+            known[raw] = names
         return names
 
 
@@ -240,8 +243,9 @@ class Descriptions:
         # By identity where equality is not the point (or not defined): the
         # description made first holds the factory and the timeout, so that
         # their identities are not reused while it is kept.
-        key: tuple[Any, ...] = (loop_scope, loop_scope_given, id(factory), argnames)
-        key += (hypothesis, id(timeout), clock, leaks)
+        # (the enums' members by identity too: an enum's hash is a Python call)
+        key: tuple[Any, ...] = (id(loop_scope), loop_scope_given, id(factory), argnames)
+        key += (hypothesis, id(timeout), id(clock), id(leaks))
         test = self._made.get(key)
         if test is None:
             test = self._made[key] = AsyncTest(

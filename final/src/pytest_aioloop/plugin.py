@@ -4,7 +4,8 @@ pytest loads this module through the ``pytest11`` entry point ``aioloop``. The
 hooks below appear in the order pytest calls them in a run, and each hands its
 work to the module that owns it:
 
-* options and the run's settings: :mod:`pytest_aioloop.config`;
+* options and the run's settings: :mod:`pytest_aioloop.config`; what each test's
+  ``asyncio`` markers ask for: :mod:`pytest_aioloop.markers`;
 * the loops, one per collector scope: :mod:`pytest_aioloop.loops`, each run by
   a :class:`~pytest_aioloop.runner.LoopRunner`;
 * async tests: :mod:`pytest_aioloop.items`; async fixtures:
@@ -41,11 +42,14 @@ an async fixture set-up) in the default leaks mode, ``report``, has an owner
 for its tasks, made and looked at once; in ``ignore`` mode, none.
 
 Collection itself does per test only what may differ between tests: one walk
-of the test's markers (and auto mode's marker). What several tests share is
-worked out once: each marker's parse (:class:`~pytest_aioloop.config.Marks`),
-each test function's parameter names
+of the test's own markers (and auto mode's marker). What several tests share is
+worked out once: each collector's markers, each marker's parse and each set of
+markers' reading (:mod:`pytest_aioloop.markers`), each test function's kind
+(:class:`~pytest_aioloop.items.Kinds`) and parameter names
 (:class:`~pytest_aioloop.items.Parameters`), the ``event_loop_policy`` look-up
-of each collector. ``final/benchmarks/overhead.py`` measures what is left.
+of each collector; and none of it makes an object per test, which collection
+would keep alive (each brings the next garbage collection forward).
+``final/benchmarks/overhead.py`` measures what is left.
 """
 
 from __future__ import annotations
@@ -61,16 +65,7 @@ from pytest_aioloop import _pytest_compat, clash, hooks
 from pytest_aioloop import clock as clocks
 from pytest_aioloop import policy as policies
 from pytest_aioloop.clock import UnsupportedLoop, VirtualClock
-from pytest_aioloop.config import (
-    FIXTURE_SCOPE,
-    AsyncioMark,
-    Clock,
-    LoopScope,
-    MarkError,
-    Marks,
-    Mode,
-    Settings,
-)
+from pytest_aioloop.config import FIXTURE_SCOPE, Clock, LoopScope, MarkError, Mode, Settings
 from pytest_aioloop.current import CurrentLoop
 from pytest_aioloop.diagnostics import LoopLog, ShowLoops
 from pytest_aioloop.factories import HookResultError, loop_factories
@@ -88,9 +83,10 @@ from pytest_aioloop.items import (
 from pytest_aioloop.items import classify as classify_test
 from pytest_aioloop.leaks import LeakMode, LeakSettings, Reporter
 from pytest_aioloop.loops import Loops, Node, fixture_loop_node, scope_node
+from pytest_aioloop.markers import Reader
 from pytest_aioloop.policy import POLICY_FIXTURE
 from pytest_aioloop.runner import LoopFactory, LoopRunner
-from pytest_aioloop.timeouts import Timeout, TimeoutSettings
+from pytest_aioloop.timeouts import TimeoutSettings
 from pytest_aioloop.watchdog import Watchdog
 
 # The port fixtures are plugins of their own; pytest loads them with this one.
@@ -118,44 +114,15 @@ class State:
         self.fixtures: dict[pytest.FixtureDef[Any], AsyncFixture | None] = {}
         #: the test being set up, run or torn down.
         self.item: pytest.Item | None = None
-        #: what collection works out once: each marker's parse, whether each function
-        #: is async, each function's signature, each kind of test's description.
-        self.marks = Marks()
+        #: what collection works out once: each set of markers' reading, whether each
+        #: function is async, each function's signature, each kind of test's description.
+        self.markers = Reader(settings.mode is Mode.AUTO, timeouts, leaks.settings)
         self.kinds = Kinds()
         self.descriptions = Descriptions()
-        self._read: dict[
-            tuple[int, ...],
-            tuple[tuple[pytest.Mark, ...], tuple[AsyncioMark, Timeout | None, LeakMode]],
-        ] = {}
-        #: the asyncio marker that auto mode gives unmarked tests, made once, at the
-        #: first (pytest.mark checks it against this run's markers only once the run's
-        #: collection has begun).
-        self.auto_marker: pytest.MarkDecorator | None = None
         #: asyncio's current loop around each async test.
         self.current = CurrentLoop()
         #: misuse found while collecting, reported once collection is over.
         self.usage_errors: list[str] = []
-
-    def read(
-        self, marks: list[pytest.Mark], node: pytest.Item
-    ) -> tuple[AsyncioMark, Timeout | None, LeakMode]:
-        """What a test's asyncio markers (closest first) ask for; MarkError names ``node``.
-
-        Read once per set of markers: the tests of a module (or of a run, in
-        auto mode) mostly carry the same ones, the same objects.
-        """
-        key = tuple(map(id, marks))
-        known = self._read.get(key)
-        if known is not None:
-            return known[1]
-        nodeid = node.nodeid
-        read = (
-            self.marks.parse(marks[0], nodeid),
-            self.timeouts.for_test(marks, nodeid),
-            self.leaks.settings.for_test(marks, nodeid),
-        )
-        self._read[key] = (tuple(marks), read)  # (the markers kept: their ids stay theirs)
-        return read
 
     def factory(self, item: pytest.Item | None) -> LoopFactory:
         test = None if item is None else item.stash.get(ASYNC_TEST, None)
@@ -345,23 +312,6 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
-def _asyncio_marks(item: pytest.Item, state: State, *, add: bool = True) -> list[pytest.Mark]:
-    """The test's asyncio markers, closest first; auto mode marks an unmarked one.
-
-    ``add=False``: auto mode's marker is in the list, not added to the item (a
-    function's definition, whose items get it at the end of collection).
-    """
-    marks = state.marks.of(item)
-    if not marks and state.settings.mode is Mode.AUTO:
-        marker = state.auto_marker
-        if marker is None:
-            marker = state.auto_marker = pytest.mark.asyncio
-        if add:
-            item.add_marker(marker)
-        marks = [marker.mark]
-    return marks
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Check each async test's marker once, and parametrize it over the loop factories."""
@@ -369,14 +319,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     state = metafunc.config.stash[STATE]
     if state.kinds.async_function(definition) is None:
         return
-    marks = _asyncio_marks(definition, state, add=False)
+    marks = state.markers.of(definition, add=False)
     if not marks:
         return
     mark = marks[0]
     try:
         # Every asyncio marker of the test (its own, its class's, its module's) may
         # give timeout= and leaks=: each value is checked here.
-        asyncio_mark = state.read(marks, definition)[0]
+        asyncio_mark = state.markers.read(marks, definition).mark
     except MarkError as error:
         # pytest.fail(..., pytrace=False), without the MarkError chained to it.
         raise pytest.fail.Exception(str(error), pytrace=False) from None
@@ -436,17 +386,17 @@ def pytest_collection_modifyitems(
     state = config.stash[STATE]
     # Whether a collector sees an event_loop_policy fixture other than this plugin's:
     # fixtures are defined by collectors (and conftests), so its tests all see the same.
-    policy_overridden: dict[object, bool] = {}
+    policy_overridden: dict[int, bool] = {}
     if state.usage_errors:
         raise pytest.UsageError(state.usage_errors[0])
-    state.marks.forget_collectors()  # walked anew for the items
+    state.markers.forget_collectors()  # walked anew for the items
     kinds = state.kinds
     for item in items:
         if not isinstance(item, pytest.Function):
             continue
         kind = kinds.of(item)
         if kind is not ASYNC:
-            if kind is ASYNC_GENERATOR and _asyncio_marks(item, state):
+            if kind is ASYNC_GENERATOR and state.markers.of(item):
                 # Refused at its set-up, by a fixture set up first: the other tests
                 # of its module run (a collection error would stop them all).
                 item.fixturenames.insert(0, GENERATOR_TEST_FIXTURE)
@@ -460,11 +410,11 @@ def pytest_collection_modifyitems(
                     )
                 )
             continue
-        marks = _asyncio_marks(item, state)
+        marks = state.markers.of(item)
         if not marks:
             continue  # strict mode, unmarked: pytest itself reports it
         try:
-            asyncio_mark, timeout, leaks = state.read(marks, item)
+            asyncio_mark, timeout, leaks = state.markers.read(marks, item)
         except MarkError:
             continue  # reported by pytest_generate_tests for this function
         if leaks is not LeakMode.IGNORE and not state.leaks.on:
@@ -479,20 +429,20 @@ def pytest_collection_modifyitems(
             state.descriptions,
             leaks,
         )
-        parent = item.parent
-        overridden = policy_overridden.get(parent)
+        parent = item.parent  # (kept by the items: its identity is not reused here)
+        overridden = policy_overridden.get(id(parent))
         if overridden is None:
             overridden = policies.overridden(
                 _pytest_compat.closest_fixturedef(item, POLICY_FIXTURE)
             )
-            policy_overridden[parent] = overridden
+            policy_overridden[id(parent)] = overridden
         if overridden:
             # Set up the user's policy first, so that every loop of this test can use it.
             item.fixturenames.insert(0, POLICY_FIXTURE)
     # The items are classified: their functions' kinds and their collectors' markers
     # are not needed any more.
     kinds.clear()
-    state.marks.forget_collectors()
+    state.markers.forget_collectors()
 
 
 @pytest.hookimpl(tryfirst=True)
