@@ -9,10 +9,14 @@ Each measurement is a whole ``pytest`` process in a fresh interpreter
 wall-clock time and for the CPU time the process used (user + system, from
 ``os.wait4``), which the other processes of a loaded machine disturb less.
 Plugin autoloading is off (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``) and the plugin
-measured is loaded with ``-p``: whatever else the venv has is not loaded. The
-workloads, generated in a temporary folder, all in auto mode:
+measured is loaded with ``-p``: whatever else the venv has is not loaded. pytest
+looks a ``-p`` name up among the entry points of every installed distribution
+(what a run with autoload on does once), so the runs without a plugin load an
+empty one with ``-p``: every run pays that look-up once. The workloads,
+generated in a temporary folder, all in auto mode:
 
-* start-up: one trivial test (the reference: pytest alone, the plugin not loaded);
+* start-up: one trivial test (the reference: pytest alone, the plugin not loaded;
+  the bare ``asyncio.Runner`` shows what importing asyncio costs any plugin);
 * a: 2000 trivial async tests in 20 modules, a loop per test;
 * b: the same tests, one loop per module (``loop_scope="module"``);
 * c: 1000 async tests, each with a function-scoped async-generator fixture;
@@ -438,6 +442,15 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        # pytest looks each plugin named with -p up among the entry points of every
+        # installed distribution first (what a run with autoload on does once): the
+        # runs without a plugin name an empty one, so that every run pays that once.
+        empty = root / "plugins"
+        empty.mkdir()
+        (empty / "benchmark_no_plugin.py").write_text('"""No hooks, no fixtures."""\n')
+        for key in ("pytest alone", "bare"):
+            variants[key].args = ["-p", "benchmark_no_plugin"]
+            variants[key].env = with_path(empty)
         pa_python = args.pytest_asyncio_python
         if args.pytest_asyncio and not pa_python:
             pa_python = make_pytest_asyncio_venv(root)
@@ -518,14 +531,8 @@ def main() -> None:
         no_timeout = [c for c in async_columns if c != "timeout"]
         no_leaks = [c for c in no_timeout if c != "leaks"]
         if "start-up" in only:
-            start = workload(
-                titles["start-up"], 1, 1, "plain", [c for c in no_leaks if c != "bare"]
-            )
-            alone = write_suite(
-                root / "alone", modules=1, per_module=1, kind="sync", shape="plain", bare=True
-            )
-            start.runs.insert(0, ("pytest alone", "pytest alone", alone))
-            workloads.append(start)
+            # (the bare conftest's reference, pytest alone, is every start-up's)
+            workloads.append(workload(titles["start-up"], 1, 1, "plain", no_leaks))
         if "a" in only:
             workloads.append(workload(titles["a"], 2000, 20, "plain", async_columns))
         if "b" in only:

@@ -61,7 +61,7 @@ from typing import Any
 
 import pytest
 
-from pytest_aioloop import _pytest_compat, clash, hooks
+from pytest_aioloop import _pytest_compat, clash, hooks, ports
 from pytest_aioloop import clock as clocks
 from pytest_aioloop import policy as policies
 from pytest_aioloop.clock import UnsupportedLoop, VirtualClock
@@ -89,8 +89,11 @@ from pytest_aioloop.runner import LoopFactory, LoopRunner
 from pytest_aioloop.timeouts import TimeoutSettings
 from pytest_aioloop.watchdog import Watchdog
 
-# The port fixtures are plugins of their own; pytest loads them with this one.
-pytest_plugins = ["pytest_aioloop.ports"]
+#: The port fixtures are a plugin of their own, registered with this one. Not
+#: with ``pytest_plugins``: pytest looks each name given there up among the
+#: entry points of every installed distribution first, a cost of each run that
+#: grows with the venv.
+PORTS_PLUGIN = "pytest_aioloop.ports"
 
 
 class State:
@@ -187,6 +190,8 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     # Before the hook is declared: pytest-asyncio declares it too (see clash).
     clash.refuse_pytest_asyncio(pluginmanager)
     pluginmanager.add_hookspecs(hooks)
+    if not pluginmanager.is_blocked(PORTS_PLUGIN) and not pluginmanager.has_plugin(PORTS_PLUGIN):
+        pluginmanager.register(ports, PORTS_PLUGIN)
     group = parser.getgroup("asyncio", "asyncio (pytest-aioloop)")
     group.addoption(
         "--asyncio-mode",
