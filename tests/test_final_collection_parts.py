@@ -208,3 +208,59 @@ def test_tests_of_one_kind_share_one_description(
         descriptions.get(config.LoopScope.MODULE, True, factory, *fields[3:], items.LeakMode.REPORT)
         is not first
     )
+
+
+def _node(nodeid: str, parent: object, *marks: object) -> Any:
+    """What the marker reader reads of a test item."""
+    return types.SimpleNamespace(nodeid=nodeid, parent=parent, own_markers=list(marks), keywords={})
+
+
+def _reader(final_modules: tuple[ModuleType, ModuleType], *, auto: bool) -> Any:
+    markers = importlib.import_module("pytest_aioloop.markers")
+    timeouts = importlib.import_module("pytest_aioloop.timeouts")
+    leaks = importlib.import_module("pytest_aioloop.leaks")
+    return markers.Reader(
+        auto,
+        timeouts.TimeoutSettings(None, None, timeouts.Debugging()),
+        leaks.LeakSettings(leaks.LeakMode.REPORT),
+    )
+
+
+def test_a_set_of_markers_is_read_once_and_auto_mode_gives_one_marker(
+    final_modules: tuple[ModuleType, ModuleType], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, config = final_modules
+    # The suite's strict markers know no asyncio marker: pytest.mark as outside a run.
+    monkeypatch.setattr(pytest.mark, "_config", None)
+    reader = _reader(final_modules, auto=True)
+    module = types.SimpleNamespace(parent=None, iter_markers=lambda name: iter(()))
+    first, second = _node("t.py::a", module), _node("t.py::b", module)
+    marks = reader.of(first)
+    second_marks = reader.of(second)
+    assert second_marks is marks
+    (mark,) = marks
+    # As Node.add_marker puts it: in the item's own markers and keywords.
+    assert first.own_markers == [mark]
+    assert first.keywords == {"asyncio": mark}
+    assert reader.read(marks, first) is reader.read(second_marks, second)
+    assert reader.of(_node("t.py::c", module), add=False) is marks
+
+    shared = _mark(loop_scope="module", timeout=3)
+    third, fourth = _node("t.py::d", module, shared), _node("t.py::e", module, shared)
+    third_marks = reader.of(third)
+    reading = reader.read(third_marks, third)
+    assert third_marks == (shared,)
+    assert third.own_markers == [shared]
+    assert reading.mark.loop_scope is config.LoopScope.MODULE
+    assert reading.timeout is not None
+    assert reading.timeout.seconds == 3
+    assert reader.read(reader.of(fourth), fourth) is reading
+
+
+def test_strict_mode_gives_no_marker(final_modules: tuple[ModuleType, ModuleType]) -> None:
+    reader = _reader(final_modules, auto=False)
+    module = types.SimpleNamespace(parent=None, iter_markers=lambda name: iter(()))
+    node = _node("t.py::a", module)
+    assert reader.of(node) == ()
+    assert node.own_markers == []
+    assert node.keywords == {}
