@@ -124,12 +124,14 @@ def write_suite(
     """``modules`` test modules of ``per_module`` tests each; ``kind``: sync or async.
 
     ``shape``: "plain" (trivial tests), "module-loop" (one loop per module) or
-    "fixture" (each test takes a function-scoped generator fixture).
+    "fixture" (each test takes a function-scoped generator fixture). ``bare``:
+    no plugin's ini options, and async tests get the bare runner's conftest
+    (sync ones none: they are pytest alone, which imports no asyncio).
     """
     folder.mkdir(parents=True)
     # Plain pytest would warn about the plugins' ini options.
     (folder / "pytest.ini").write_text("[pytest]\n" if bare else INI)
-    if bare:
+    if bare and kind == "async":
         (folder / "conftest.py").write_text(BARE_RUNNER)
     prefix = "async " if kind == "async" else ""
     for module in range(modules):
