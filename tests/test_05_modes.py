@@ -264,7 +264,8 @@ def test_invalid_mode_in_ini_is_a_usage_error(aio):
 
 @pytest.mark.since("05")
 def test_auto_mode_marks_are_visible_to_m(aio):
-    """Auto mode marks tests at collection, so ``-m asyncio`` selects unmarked async tests."""
+    """Auto mode marks tests at collection, so ``-m asyncio`` (and ``-k asyncio``, which
+    matches marker names) selects unmarked async tests."""
     aio.pytester.makeini("[pytest]\nasyncio_mode = auto\n")
     aio.pytester.makepyfile(
         HEAD
@@ -277,6 +278,9 @@ def test_sync():
 """
     )
     result = aio.run("-m", "asyncio", "-v")
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.fnmatch_lines(["*test_async PASSED*"])
+    result = aio.run("-k", "asyncio", "-v")
     result.assert_outcomes(passed=1, deselected=1)
     result.stdout.fnmatch_lines(["*test_async PASSED*"])
 

@@ -179,42 +179,6 @@ async def test_unmarked():
 
 
 @pytest.mark.since("final")
-def test_auto_mode_marks_a_test_as_add_marker_would(aio):
-    """Auto mode's marker is in an unmarked async test's keywords (``-k asyncio``) and
-    markers, as ``item.add_marker`` puts it (which pytest-asyncio calls), for other
-    plugins' hooks too."""
-    aio.pytester.makeini("[pytest]\nasyncio_mode = auto\n")
-    aio.pytester.makeconftest(
-        """
-        def pytest_collection_modifyitems(items):
-            for item in items:
-                mark = item.get_closest_marker("asyncio")
-                keyword = item.keywords.get("asyncio")
-                print(item.name, mark and mark.name, keyword is not None, item.own_markers[-1:])
-        """
-    )
-    aio.pytester.makepyfile(
-        """
-async def test_async():
-    pass
-
-def test_sync():
-    pass
-"""
-    )
-    result = aio.run("-s", "-k", "asyncio", "-v")
-    result.assert_outcomes(passed=1, deselected=1)
-    result.stdout.fnmatch_lines(
-        [
-            "*test_async asyncio True [[]Mark(name='asyncio', args=(), kwargs={})[]]",
-            "test_sync None False []",
-            "*test_async PASSED*",
-        ]
-    )
-    aio.run("-k", "not asyncio").assert_outcomes(passed=1, deselected=1)
-
-
-@pytest.mark.since("final")
 def test_unused_port_fixtures(aio):
     """unused_tcp_port, unused_udp_port and their factories give free, distinct local ports."""
     aio.pytester.makepyfile(
