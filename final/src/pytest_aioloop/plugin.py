@@ -65,7 +65,14 @@ from pytest_aioloop import _pytest_compat, clash, hooks, ports
 from pytest_aioloop import clock as clocks
 from pytest_aioloop import policy as policies
 from pytest_aioloop.clock import UnsupportedLoop, VirtualClock
-from pytest_aioloop.config import FIXTURE_SCOPE, Clock, LoopScope, MarkError, Mode, Settings
+from pytest_aioloop.config import (
+    Clock,
+    LoopScope,
+    MarkError,
+    Mode,
+    Settings,
+    declare_options,
+)
 from pytest_aioloop.current import CurrentLoop
 from pytest_aioloop.diagnostics import LoopLog, ShowLoops
 from pytest_aioloop.factories import HookResultError, loop_factories
@@ -192,94 +199,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     pluginmanager.add_hookspecs(hooks)
     if not pluginmanager.is_blocked(PORTS_PLUGIN) and not pluginmanager.has_plugin(PORTS_PLUGIN):
         pluginmanager.register(ports, PORTS_PLUGIN)
-    group = parser.getgroup("asyncio", "asyncio (pytest-aioloop)")
-    group.addoption(
-        "--asyncio-mode",
-        dest="asyncio_mode",
-        default=None,
-        metavar="MODE",
-        help="'strict': run only tests marked asyncio and fixtures made with "
-        "pytest_aioloop.fixture; 'auto': run every async test and fixture. "
-        "Overrides the asyncio_mode ini option.",
-    )
-    group.addoption(
-        "--asyncio-show-loops",
-        dest="asyncio_show_loops",
-        action="store_true",
-        default=False,
-        help="show, in the manner of --setup-show, where each event loop is opened and "
-        "closed, and which loop each async test and fixture runs in",
-    )
-    group.addoption(
-        "--asyncio-debug",
-        dest="asyncio_debug",
-        action="store_true",
-        default=None,
-        help="run every event loop in asyncio's debug mode",
-    )
-    group.addoption(
-        "--asyncio-timeout",
-        dest="asyncio_timeout",
-        default=None,
-        metavar="SECONDS",
-        help="cancel an async test, inside its event loop, once it has run this many "
-        "seconds, and report where each task was waiting; 0 or none: no timeout. "
-        "Overrides the asyncio_timeout ini option; a marker's timeout= overrides both.",
-    )
-    group.addoption(
-        "--asyncio-leaks",
-        dest="asyncio_leaks",
-        default=None,
-        metavar="MODE",
-        help="what to do with the tasks an async test or fixture leaves pending and the "
-        "errors raised in tasks nobody awaits or in loop callbacks: report (list them at "
-        "the end), warn, error (fail the test's teardown) or ignore. Overrides the "
-        "asyncio_leaks ini option; a marker's leaks= overrides both.",
-    )
-    group.addoption(
-        "--asyncio-fixture-timeout",
-        dest="asyncio_fixture_timeout",
-        default=None,
-        metavar="SECONDS",
-        help="the same limit for each async fixture's set-up and each teardown, "
-        "separately; 0 or none: no timeout. Overrides the asyncio_fixture_timeout ini option.",
-    )
-    parser.addini("asyncio_mode", "strict (the default) or auto", default="strict")
-    parser.addini("asyncio_debug", "run every event loop in debug mode", type="bool", default=False)
-    parser.addini(
-        "asyncio_default_fixture_loop_scope",
-        "the default loop scope of async fixtures: function, class, module, package, "
-        f"session or {FIXTURE_SCOPE} (the default: the fixture's own scope)",
-        default=None,
-    )
-    parser.addini(
-        "asyncio_default_test_loop_scope",
-        "the default loop scope of async tests (default: function)",
-        default="function",
-    )
-    parser.addini(
-        "asyncio_timeout",
-        "seconds an async test may run before it is cancelled and reported "
-        "(default: none, no timeout)",
-        default=None,
-    )
-    parser.addini(
-        "asyncio_fixture_timeout",
-        "seconds each async fixture set-up and teardown may run (default: asyncio_timeout)",
-        default=None,
-    )
-    parser.addini(
-        "asyncio_leaks",
-        "what to do with leaked tasks and background errors: report (the default: a "
-        "summary at the end of the run), warn, error or ignore",
-        default="report",
-    )
-    parser.addini(
-        "asyncio_clock",
-        "the clock of async tests' loops: real (the default) or virtual, a time that "
-        "jumps to the next timer whenever the loop is idle",
-        default="real",
-    )
+    declare_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
