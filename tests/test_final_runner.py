@@ -303,7 +303,7 @@ def test_a_step_past_its_timeout_is_cancelled_in_its_loop_and_reported(
     async def answer() -> int:
         return 42
 
-    with pytest.raises(timeouts_module.TimedOut) as caught:
+    with pytest.raises(runner_module.TimedOut) as caught:
         runner.run(hangs(), "the test", _timeout(timeouts_module, 0.05))
     message = str(caught.value)
     assert message.startswith(
@@ -330,7 +330,7 @@ def test_a_step_that_swallows_its_timeout_loses_the_loop(
     async def answer() -> int:
         return 42
 
-    with pytest.raises(timeouts_module.TimedOut, match=r"did not finish within 0\.05 s"):
+    with pytest.raises(runner_module.TimedOut, match=r"did not finish within 0\.05 s"):
         runner.run(stubborn(), "the test", _timeout(timeouts_module, 0.05))
     assert runner.lost == (
         "the test timed out after 0.05 s and did not finish within 0.05 s of being cancelled "
@@ -358,7 +358,7 @@ def test_timeouts_and_grace_periods_run_on_real_time_whatever_the_loop_clock(
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.sleep(1)
 
-        with pytest.raises(timeouts_module.TimedOut):
+        with pytest.raises(runner_module.TimedOut):
             runner.run(sleeps(), "the test", _timeout(timeouts_module, 0.05))
         # The grace period of an interrupted step (it was loop.call_later() once).
         with pytest.raises(KeyboardInterrupt):
@@ -416,7 +416,7 @@ def test_a_timed_out_step_that_fails_once_cancelled_says_so(
         except asyncio.CancelledError:
             raise ValueError("the clean-up broke") from None
 
-    with pytest.raises(timeouts_module.TimedOut) as caught:
+    with pytest.raises(runner_module.TimedOut) as caught:
         runner.run(breaks_its_clean_up(), "the test", _timeout(timeouts_module, 0.05))
     assert "\n\nOnce cancelled, it raised ValueError: the clean-up broke\n\n" in str(caught.value)
     assert runner.lost is None
@@ -576,7 +576,7 @@ def test_a_closed_loop_is_freed_without_a_garbage_collection(
     import gc
     import weakref
 
-    from pytest_aioloop.leaks import Tracker
+    from pytest_aioloop.tracker import Tracker
 
     async def fixture() -> object:
         yield "value"

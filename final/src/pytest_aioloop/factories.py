@@ -11,10 +11,12 @@ is asked: no walk of the module's conftests per test.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_aioloop.runner import LoopFactory
+if TYPE_CHECKING:
+    from pytest_aioloop.runner import LoopFactory
 
 
 class HookResultError(ValueError):

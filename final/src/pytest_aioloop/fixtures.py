@@ -7,6 +7,11 @@ classified once (:func:`classify`); at every set-up of the fixture, the plugin's
 ``pytest_fixture_setup`` runs it in its loop (:func:`run_fixture`), in the task
 that :mod:`pytest_aioloop.contexts` gives it: an async generator fixture's
 setup and teardown in one task of their own.
+
+Declaring and classifying fixtures imports no asyncio: :func:`run_fixture`
+imports the runtime modules (the loops, the tasks) when it first runs one, so
+that a run without async fixtures never loads them (see
+:mod:`pytest_aioloop.plugin`, "Start-up").
 """
 
 from __future__ import annotations
@@ -19,13 +24,13 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, NoReturn, TypeVar, c
 
 import pytest
 
-from pytest_aioloop import _pytest_compat, contexts, loops
+from pytest_aioloop import _pytest_compat
 from pytest_aioloop.config import InvalidScope, LoopScope
-from pytest_aioloop.runner import LoopRunner
-from pytest_aioloop.timeouts import Timeout
 
 if TYPE_CHECKING:
     from pytest_aioloop.leaks import Owner
+    from pytest_aioloop.runner import LoopRunner
+    from pytest_aioloop.timeouts import Timeout
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -151,6 +156,8 @@ def run_fixture(
     value: a test of another variant gets the fixture set up again, in its own loop.
     """
     __tracebackhide__ = True
+    from pytest_aioloop import contexts, loops  # (the runtime: see the module's docstring)
+
     name = fixturedef.argname
     what = f"fixture {name!r}"
     teardown = f"the teardown of fixture {name!r}"

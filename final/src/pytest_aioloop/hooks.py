@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_aioloop.runner import LoopFactory
+if TYPE_CHECKING:
+    from pytest_aioloop.runner import LoopFactory
 
 
 @pytest.hookspec(firstresult=True)

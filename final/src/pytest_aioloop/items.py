@@ -3,6 +3,10 @@
 An item is classified once, at collection (:func:`classify`); the result is
 kept in the item's stash, so that running a test costs one dictionary look-up
 before the coroutine is handed to its loop.
+
+Collection imports no asyncio: this module imports the runtime modules (its
+loops, its tasks) in :func:`run_test` only, so that a run without async tests
+never loads them (see :mod:`pytest_aioloop.plugin`, "Start-up").
 """
 
 from __future__ import annotations
@@ -11,15 +15,17 @@ import inspect
 import sys
 import types
 from collections.abc import Callable, Coroutine
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pytest
 
-from pytest_aioloop import contexts, loops
 from pytest_aioloop.config import AsyncioMark, Clock, LoopScope
-from pytest_aioloop.leaks import LeakMode, Owner
-from pytest_aioloop.runner import LoopFactory, LoopRunner
-from pytest_aioloop.timeouts import Timeout
+from pytest_aioloop.leaks import LeakMode
+
+if TYPE_CHECKING:
+    from pytest_aioloop.leaks import Owner
+    from pytest_aioloop.runner import LoopFactory, LoopRunner
+    from pytest_aioloop.timeouts import Timeout
 
 #: The name under which a test is parametrized over the loop factories.
 FACTORY_ARGNAME = "_aioloop_factory"
@@ -294,6 +300,8 @@ def run_test(
     ``owner`` owns the tasks the test creates (see :mod:`pytest_aioloop.leaks`).
     """
     __tracebackhide__ = True
+    from pytest_aioloop import contexts, loops  # (the runtime: see the module's docstring)
+
     funcargs = item.funcargs
     kwargs = {name: funcargs[name] for name in test.argnames}
     if not test.hypothesis:

@@ -115,7 +115,7 @@ class Loops:
         self._factory_names = factory_names
         self._open: dict[tuple[Node, LoopFactory], LoopRunner] = {}
         self.observer: LoopObserver | None = None
-        #: called with each runner as its loop opens (pytest_aioloop.leaks tracks its tasks).
+        #: called with each runner as its loop opens (pytest_aioloop.tracker tracks its tasks).
         self.track: Callable[[LoopRunner], None] | None = None
 
     def runner(self, node: Node, factory: LoopFactory, clock: Clock = Clock.REAL) -> LoopRunner:

@@ -54,17 +54,14 @@ would keep alive (each brings the next garbage collection forward).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_aioloop import _pytest_compat, clash, hooks, ports
-from pytest_aioloop import clock as clocks
 from pytest_aioloop import policy as policies
-from pytest_aioloop.clock import UnsupportedLoop, VirtualClock
 from pytest_aioloop.config import (
     Clock,
     LoopScope,
@@ -73,8 +70,6 @@ from pytest_aioloop.config import (
     Settings,
     declare_options,
 )
-from pytest_aioloop.current import CurrentLoop
-from pytest_aioloop.diagnostics import LoopLog, ShowLoops
 from pytest_aioloop.factories import HookResultError, loop_factories
 from pytest_aioloop.fixtures import AsyncFixture, classify, refuse, run_fixture
 from pytest_aioloop.items import (
@@ -89,12 +84,16 @@ from pytest_aioloop.items import (
 )
 from pytest_aioloop.items import classify as classify_test
 from pytest_aioloop.leaks import LeakMode, LeakSettings, Reporter
-from pytest_aioloop.loops import Loops, Node, fixture_loop_node, scope_node
 from pytest_aioloop.markers import Reader
 from pytest_aioloop.policy import POLICY_FIXTURE
-from pytest_aioloop.runner import LoopFactory, LoopRunner
 from pytest_aioloop.timeouts import TimeoutSettings
-from pytest_aioloop.watchdog import Watchdog
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from pytest_aioloop.clock import VirtualClock
+    from pytest_aioloop.runner import LoopFactory
+    from pytest_aioloop.runtime import Runtime
 
 #: The port fixtures are a plugin of their own, registered with this one. Not
 #: with ``pytest_plugins``: pytest looks each name given there up among the
@@ -110,16 +109,8 @@ class State:
         self.settings = settings
         self.timeouts = timeouts
         self.leaks = leaks
-        self.watchdog = Watchdog()  # its thread starts with the first alarm, if any
         #: the names pytest_asyncio_loop_factories gave the loop factories.
         self.factory_names: dict[LoopFactory, str] = {}
-        self.loops = Loops(
-            debug=settings.debug, watchdog=self.watchdog, factory_names=self.factory_names
-        )
-        if leaks.on:
-            self.loops.track = leaks.track
-        #: which loop each async fixture ran in, for the diagnostics.
-        self.log = LoopLog(self.factory_names)
         #: each fixture definition's description, computed at its first set-up.
         self.fixtures: dict[pytest.FixtureDef[Any], AsyncFixture | None] = {}
         #: the test being set up, run or torn down.
@@ -129,64 +120,29 @@ class State:
         self.markers = Reader(settings.mode is Mode.AUTO, timeouts, leaks.settings)
         self.kinds = Kinds()
         self.descriptions = Descriptions()
-        #: asyncio's current loop around each async test.
-        self.current = CurrentLoop()
         #: misuse found while collecting, reported once collection is over.
         self.usage_errors: list[str] = []
+        #: the loops and what watches them: None until the run's first async test or
+        #: async fixture (or --asyncio-show-loops) needs them.
+        self.runtime: Runtime | None = None
 
-    def factory(self, item: pytest.Item | None) -> LoopFactory:
-        test = None if item is None else item.stash.get(ASYNC_TEST, None)
-        if test is not None and test.factory is not None:
-            return test.factory
-        if isinstance(item, pytest.Function) and POLICY_FIXTURE in item.fixturenames:
-            # Only when the user overrides event_loop_policy (deprecated).
-            policy: Any = item.funcargs.get(POLICY_FIXTURE)
-            if policy is not None:
-                factory: LoopFactory = policy.new_event_loop
-                return factory
-        return asyncio.new_event_loop
+    def start(self) -> Runtime:
+        """The run's :class:`~pytest_aioloop.runtime.Runtime`, made at the first call."""
+        runtime = self.runtime
+        if runtime is None:
+            # Imports asyncio, and the modules that run loops: see "Start-up" above.
+            from pytest_aioloop.runtime import Runtime
+
+            runtime = self.runtime = Runtime(self.settings, self.leaks, self.factory_names)
+        return runtime
 
     def current_factory(self) -> LoopFactory:
         """The loop factory of the test being set up, run or torn down now."""
-        return self.factory(self.item)
-
-    def runner(self, node: Node, item: pytest.Item | None) -> LoopRunner:
-        """The runner of ``node``'s loop, opened with ``item``'s loop factory and clock."""
-        test = None if item is None else item.stash.get(ASYNC_TEST, None)
-        clock = self.settings.clock if test is None else test.clock
-        try:
-            return self.loops.runner(node, self.factory(item), clock)
-        except UnsupportedLoop as error:
-            where = "" if item is None else f"{item.nodeid}: "
-            raise pytest.fail.Exception(
-                f"{where}clock='virtual' cannot run in the loop that the loop factory made: "
-                f"{error}. Run this test only with loop factories that make asyncio's own "
-                "loops (@pytest.mark.asyncio(clock='virtual', loop_factories=[...])), "
-                "or give it clock='real'.",
-                pytrace=False,
-            ) from None
+        return self.start().factory(self.item)
 
     def leaks_mode(self, test: AsyncTest | None) -> LeakMode:
         """The leaks mode of a fixture set up for ``test`` (None: not an async test)."""
         return self.leaks.settings.mode if test is None else test.leaks
-
-    def test_runner(self, item: pytest.Function, test: AsyncTest) -> LoopRunner:
-        """The runner of the loop that the async test ``item`` runs in."""
-        return self.runner(scope_node(item, test.loop_scope), item)
-
-    def make_test_loop_current(self) -> None:
-        """The first fixture of an async test is being set up: its loop becomes current."""
-        item = self.item
-        test = None if item is None else item.stash.get(ASYNC_TEST, None)
-        if test is None or not isinstance(item, pytest.Function):
-            self.current.pending = False
-            return
-        try:
-            runner = self.test_runner(item, test)
-        except pytest.fail.Exception:
-            self.current.pending = False  # the test itself reports why its loop cannot open
-            return
-        self.current.due(runner.loop)
 
 
 STATE = pytest.StashKey[State]()
@@ -219,8 +175,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     state.leaks.share(config)
     if config.getoption("asyncio_show_loops"):
-        show = ShowLoops(config, state.log, state.test_runner)
-        state.loops.observer = show
+        from pytest_aioloop.diagnostics import ShowLoops  # (with the loops it shows)
+
+        runtime = state.start()
+        show = ShowLoops(config, runtime.log, runtime.test_runner)
+        runtime.loops.observer = show
         config.pluginmanager.register(show, "aioloop-show-loops")
 
 
@@ -344,7 +303,8 @@ def pytest_collection_modifyitems(
             continue  # reported by pytest_generate_tests for this function
         if leaks is not LeakMode.IGNORE and not state.leaks.on:
             state.leaks.on = True  # a marker asks for it, in a run that ignores leaks
-            state.loops.track = state.leaks.track
+            if state.runtime is not None:  # made already, for --asyncio-show-loops
+                state.runtime.track_leaks(state.leaks)
         item.stash[ASYNC_TEST] = classify_test(
             item,
             asyncio_mark,
@@ -377,7 +337,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     state = item.config.stash[STATE]
     state.item = item
     if ASYNC_TEST in item.stash:
-        state.current.enter()  # its loop becomes current with its first fixture
+        state.start().current.enter()  # its loop becomes current with its first fixture
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -386,14 +346,12 @@ def pytest_runtest_teardown(item: pytest.Item) -> Any:
     test = item.stash.get(ASYNC_TEST, None)
     if test is None:
         return (yield)
-    state = item.config.stash[STATE]
-    runner = state.loops.find(scope_node(item, test.loop_scope), state.factory(item))
-    if runner is not None and not runner.loop.is_closed():
-        state.current.make_current(runner.loop)
+    runtime = item.config.stash[STATE].start()
+    runtime.current_for_teardown(item, test)
     try:
         return (yield)
     finally:
-        state.current.leave()
+        runtime.current.leave()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -402,9 +360,10 @@ def pytest_fixture_setup(
 ) -> object:
     """Run an async fixture in its loop; leave every other fixture to pytest."""
     state = request.config.stash[STATE]
-    if state.current.pending and fixturedef.argname != POLICY_FIXTURE:
+    runtime = state.runtime  # (made by the set-up of an async test: see pytest_runtest_setup)
+    if runtime is not None and runtime.current.pending and fixturedef.argname != POLICY_FIXTURE:
         # (the policy, when overridden, is set up first: it makes the test's loop)
-        state.make_test_loop_current()
+        runtime.make_test_loop_current(state.item)
     if fixturedef not in state.fixtures:  # its first set-up
         state.fixtures[fixturedef] = classify(fixturedef.func)
         if fixturedef.argname == POLICY_FIXTURE and policies.overridden(fixturedef):
@@ -458,13 +417,12 @@ def pytest_fixture_setup(
             "whose objects would not work in the test's loop: give the fixture "
             f"loop_scope={test.loop_scope.value!r}, or the test a narrower loop_scope.",
         )
-    cached_in = scope_node(request.node, loop_scope)
-    loop_node = fixture_loop_node(cached_in, item, loop_scope)
-    runner = state.runner(loop_node, item)
-    if loop_node is not cached_in:
+    runtime = state.start()
+    runner, ends_first = runtime.fixture_runner(request, item, loop_scope)
+    if ends_first is not None:
         # Its loop ends before pytest would drop it: it is torn down first.
-        _pytest_compat.finish_with(loop_node, fixturedef, request)
-    state.log.fixture_ran(fixturedef, runner, loop_scope, source)
+        _pytest_compat.finish_with(ends_first, fixturedef, request)
+    runtime.log.fixture_ran(fixturedef, runner, loop_scope, source)
     owner = state.leaks.owner(
         runner,
         f"fixture {fixturedef.argname!r} of {request.node.nodeid}",
@@ -478,10 +436,10 @@ def pytest_fixture_setup(
         # A defaulted loop scope narrower than the test's: pytest-asyncio's
         # behaviour (a loop of its own), which is a trap worth a warning.
         assert item is not None
-        state.log.split_loop(item, test, fixturedef, runner, state.factory(item))
+        runtime.log.split_loop(item, test, fixturedef, runner, runtime.factory(item))
     # The fixture belongs to its loop's variant (factory, or policy): a test of
     # another variant gets it set up again, in that variant's loop.
-    variant = _pytest_compat.Variant(state.factory(item), state.current_factory)
+    variant = _pytest_compat.Variant(runtime.factory(item), state.current_factory)
     return _pytest_compat.setup_result(
         run_fixture(kind, fixturedef, request, runner, state.timeouts.fixtures, owner, variant)
     )
@@ -494,9 +452,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if test is None:
         return None
     state = pyfuncitem.config.stash[STATE]
-    runner = state.test_runner(pyfuncitem, test)
+    runtime = state.start()
+    runner = runtime.test_runner(pyfuncitem, test)
     if test.loop_scope is not LoopScope.FUNCTION:  # a loop of its own has the test's clock
-        _check_shared_clock(pyfuncitem, test, runner)
+        runtime.check_shared_clock(pyfuncitem, test, runner)
     owner = state.leaks.owner(runner, pyfuncitem.nodeid, test.leaks, pyfuncitem.obj)
     if owner is None:
         run_test(pyfuncitem, test, runner)
@@ -506,20 +465,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     finally:
         state.leaks.test_ended(pyfuncitem, runner, owner)
     return True
-
-
-def _check_shared_clock(item: pytest.Item, test: AsyncTest, runner: LoopRunner) -> None:
-    opened_with = clocks.clock_of(runner.loop)
-    if opened_with is not test.clock:
-        pytest.fail(
-            f"{item.nodeid} asks for clock={test.clock.value!r}, but its "
-            f"loop_scope={test.loop_scope.value!r} loop, shared with other tests, was opened "
-            f"with clock={opened_with.value!r}: the tests (and fixtures) that share a loop "
-            "share its clock. Give them the same clock (in one asyncio marker on their "
-            "module or class, or with the asyncio_clock ini option), or give this test a "
-            "loop of its own (loop_scope='function').",
-            pytrace=False,
-        )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -535,8 +480,10 @@ def pytest_runtest_makereport(
     """
     if call.excinfo is None:
         return None
-    state = item.config.stash[STATE]
-    section = state.log.explain(item, call.excinfo.value, state.factory(item))
+    runtime = item.config.stash[STATE].runtime
+    if runtime is None:
+        return None  # no loop has opened: none can have met another
+    section = runtime.log.explain(item, call.excinfo.value, runtime.factory(item))
     if section is None:
         return None
     report = pytest.TestReport.from_item_and_call(item, call)
@@ -567,15 +514,9 @@ def pytest_enter_pdb(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    # Normally every loop is closed with its collector; after an interrupt
-    # (Ctrl-C, -x) some collectors are never torn down.
     state = config.stash.get(STATE, None)
-    if state is not None:
-        state.current.leave()  # after an interrupted test
-        try:
-            state.loops.close_all()
-        finally:
-            state.watchdog.close()  # after the loops: closing one may need a grace period
+    if state is not None and state.runtime is not None:
+        state.runtime.close()  # the loops that an interrupt (Ctrl-C, -x) left open
 
 
 @pytest.fixture(scope="session")
@@ -586,6 +527,8 @@ def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
     instead. Loops are made with :func:`asyncio.new_event_loop` unless a test's
     ``event_loop_policy`` is overridden.
     """
+    import asyncio  # (in a run that asks for it: see "Start-up" above)
+
     with warnings.catch_warnings():
         # Deprecated on Python 3.14, with the whole policy system.
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -625,9 +568,4 @@ def aioloop_clock(request: pytest.FixtureRequest) -> VirtualClock:
             "mark it @pytest.mark.asyncio(clock='virtual'), or set asyncio_clock = virtual.",
             pytrace=False,
         )
-    state = request.config.stash[STATE]
-    runner = state.runner(scope_node(item, test.loop_scope), item)
-    _check_shared_clock(item, test, runner)
-    clock = VirtualClock.of(runner.loop)
-    assert clock is not None
-    return clock
+    return request.config.stash[STATE].start().virtual_clock(item, test)

@@ -73,8 +73,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pytest_aioloop.watchdog import Alarm, Watchdog
 
 if TYPE_CHECKING:  # these import this module
-    from pytest_aioloop.leaks import Owner, Tracker
+    from pytest_aioloop.leaks import Owner
     from pytest_aioloop.timeouts import Timeout
+    from pytest_aioloop.tracker import Tracker
 
 T = TypeVar("T")
 
@@ -103,6 +104,13 @@ class LoopLost(StepError):
 
 class LoopStopped(StepError):
     """The code under test stopped the loop (``loop.stop()``) while a step was running."""
+
+
+class TimedOut(StepError):
+    """A step ran past its timeout and was cut: its message holds the report.
+
+    Made by :meth:`pytest_aioloop.timeouts.Timeout.error`.
+    """
 
 
 class _Deadline:
@@ -339,7 +347,7 @@ class LoopRunner:
         self._closing = False
         #: tasks that ignored their cancellation at shutdown: discarded at close.
         self._stuck: set[asyncio.Task[Any]] = set()
-        #: who owns which task of the loop (pytest_aioloop.leaks); None: not tracked.
+        #: who owns which task of the loop (pytest_aioloop.tracker); None: not tracked.
         self.tracker: Tracker | None = None
         #: the drivers whose tasks have started and not ended (see Driver._hand).
         self._live: set[Driver] = set()

@@ -13,9 +13,10 @@ step is cut **inside its loop**, the way an interrupt is
 3. the step is cancelled at its innermost await, as ``asyncio.timeout()``
    would; it gets the runner's grace period to finish, and a step that swallows
    its cancellation loses its loop instead of hanging the run;
-4. :class:`TimedOut` carries the message and the report, and the plugin fails
-   the test (or errors its set-up or teardown) with them, as a misuse: the
-   message alone, without a traceback of the plugin's.
+4. a :class:`~pytest_aioloop.runner.TimedOut` error carries the message and
+   the report, and the plugin fails the test (or errors its set-up or
+   teardown) with them, as a misuse: the message alone, without a traceback
+   of the plugin's.
 
 No thread is killed and no signal is sent: the loop, the session and the
 following tests carry on. The price is the one ``asyncio.timeout()`` pays: a
@@ -42,19 +43,21 @@ runs out. Stopping at a breakpoint must never fail the test.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import math
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pytest
 
-from pytest_aioloop import stacks
 from pytest_aioloop.config import MarkError
-from pytest_aioloop.runner import StepError, is_driver
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from pytest_aioloop.runner import TimedOut
 
 #: Modules whose trace function means "a debugger": bdb is pdb's (and ipdb's,
 #: pudb's) base; pydevd is the debugger of PyCharm and of VS Code (debugpy).
@@ -115,6 +118,11 @@ class Timeout(NamedTuple):
         self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any] | None, what: str
     ) -> str:
         """Where every pending task of ``loop`` waits now, ``task`` (running ``what``) first."""
+        # (imported when a timeout runs out: they import asyncio, which the
+        # settings above do not, so that a run without async tests never loads it)
+        from pytest_aioloop import stacks
+        from pytest_aioloop.runner import is_driver
+
         try:
             found = stacks.capture(loop, task)
             labels = {} if task is None else {task: what}
@@ -144,6 +152,10 @@ class Timeout(NamedTuple):
         did not finish in it after its cancellation (its loop is lost);
         ``ended``: the error the step ended with once cancelled, if any.
         """
+        from asyncio import CancelledError
+
+        from pytest_aioloop.runner import TimedOut
+
         paragraphs = [
             f"{what} timed out after {self.seconds:g} s ({self.source}) "
             "and was cancelled in its event loop."
@@ -159,7 +171,7 @@ class Timeout(NamedTuple):
                 "catch CancelledError and carry on?), so its event loop was given up on: "
                 "the tests and fixtures that share that loop cannot run."
             )
-        elif ended is not None and not isinstance(ended, asyncio.CancelledError):
+        elif ended is not None and not isinstance(ended, CancelledError):
             paragraphs.append(f"Once cancelled, it raised {type(ended).__name__}: {ended}")
         paragraphs.append(
             "Where each task of its event loop was waiting when the time ran out "
@@ -170,10 +182,6 @@ class Timeout(NamedTuple):
 
 #: Real seconds past the deadline from which the report says the loop was blocked.
 LATE = 0.25
-
-
-class TimedOut(StepError):
-    """A step ran past its timeout and was cut: its message holds the report."""
 
 
 def parse_seconds(value: object) -> float | None:
