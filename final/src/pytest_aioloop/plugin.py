@@ -7,7 +7,9 @@ work to the module that owns it:
 * options and the run's settings: :mod:`pytest_aioloop.config`; what each test's
   ``asyncio`` markers ask for: :mod:`pytest_aioloop.markers`;
 * the loops, one per collector scope: :mod:`pytest_aioloop.loops`, each run by
-  a :class:`~pytest_aioloop.runner.LoopRunner`;
+  a :class:`~pytest_aioloop.runner.LoopRunner`, and what they share (the
+  watchdog, the log of which loop each fixture ran in, asyncio's current loop):
+  :mod:`pytest_aioloop.runtime`;
 * async tests: :mod:`pytest_aioloop.items`; async fixtures:
   :mod:`pytest_aioloop.fixtures`; the task and context each of them runs in:
   :mod:`pytest_aioloop.contexts`; free ports: :mod:`pytest_aioloop.ports`;
@@ -18,8 +20,8 @@ work to the module that owns it:
 * which loop each ran in, when that matters (a mixed-loop failure, a split
   loop, ``--asyncio-show-loops``): :mod:`pytest_aioloop.diagnostics`;
 * leaked tasks and background errors, charged to their test or fixture:
-  :mod:`pytest_aioloop.leaks` (its tracker wraps each loop's task factory and
-  exception handler as the loop opens).
+  :mod:`pytest_aioloop.leaks` (its :mod:`~pytest_aioloop.tracker` wraps each
+  loop's task factory and exception handler as the loop opens).
 * asyncio's current loop for an async test's sync code:
   :mod:`pytest_aioloop.current`; pytest-asyncio in the same run:
   :mod:`pytest_aioloop.clash`.
@@ -27,12 +29,21 @@ work to the module that owns it:
   an overridden ``event_loop_policy`` and its deprecation:
   :mod:`pytest_aioloop.policy`.
 
+**Start-up.** A run that meets no async test or fixture imports no asyncio (a
+tenth of pytest's own start-up, with ssl and concurrent.futures). This module,
+and what it imports, reads the options and markers and tells async tests and
+fixtures apart without it; the modules that run loops all import asyncio, and
+only :class:`State`'s ``start()`` imports them (through
+:mod:`pytest_aioloop.runtime`): at the set-up of the first async test or
+fixture, or at configure time for ``--asyncio-show-loops``. ``--collect-only``
+opens no loop, and imports no asyncio either.
+
 Everything about a test or a fixture definition is worked out once (at
 collection, or at a fixture's first set-up). What runs for every test of a
 suite is ``pytest_runtest_setup`` (one assignment, one stash look-up),
 ``pytest_pyfunc_call`` (one stash look-up for a sync test),
 ``pytest_runtest_teardown`` (a wrapper: one stash look-up for a sync test) and,
-for every fixture set-up, ``pytest_fixture_setup`` (one attribute check and one
+for every fixture set-up, ``pytest_fixture_setup`` (two attribute checks and one
 dictionary look-up for a sync fixture), and
 ``pytest_runtest_makereport`` (one check per phase; a failure's error is looked
 at). A test's timeout is resolved at collection too: without one, running it
