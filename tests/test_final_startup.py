@@ -139,6 +139,7 @@ def test_the_public_names_from_asyncio_modules_are_imported_at_first_use(
         assert pytest_aioloop.SplitLoopWarning is pytest_aioloop.diagnostics.SplitLoopWarning
         for name in pytest_aioloop.__all__:
             getattr(pytest_aioloop, name)
+            assert name in dir(pytest_aioloop)
         with pytest.raises(AttributeError, match="has no attribute 'VirtualClok'"):
             pytest_aioloop.VirtualClok  # noqa: B018
     finally:

@@ -47,3 +47,7 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # once: the next look-up finds it here
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LATER})
