@@ -333,6 +333,11 @@ def reference_of(work: Workload, key: str, variant: Variant) -> str:
     return variant.reference
 
 
+def _async_start_up(ratio: float) -> str:
+    """The start-up of one async test over the bare runner's: both import asyncio."""
+    return f"  one async test over the bare asyncio.Runner (both import asyncio): {ratio:.3f}x"
+
+
 def print_instructions(
     workloads: list[Workload], variants: dict[str, Variant], header: list[str]
 ) -> None:
@@ -362,6 +367,8 @@ def print_instructions(
                 per_test = (count - ref) / work.tests * 1e6
                 line += f" {count / ref:6.3f}x {per_test:+10.0f}"
             print(line)
+        if work.tests == 1 and (work.name, "bare") in counts:
+            print(_async_start_up(counts[(work.name, "aioloop")] / counts[(work.name, "bare")]))
 
 
 def main() -> None:
@@ -469,7 +476,7 @@ def main() -> None:
             header += describe_machine(sys.executable, with_path(args.baseline))[1:]
             header[-1] = header[-1].replace("from", "baseline from")
 
-        async_columns = [
+        async_columns: list[str] = [
             k
             for k in ("aioloop", "timeout", "leaks", "baseline", "bare", "pytest-asyncio")
             if k in variants
@@ -596,6 +603,10 @@ def main() -> None:
             else:
                 line += f"{'':6}  {cpu:6.2f} ({cpu_min:5.2f}-{cpu_max:5.2f})"
             print(line)
+        if work.tests == 1 and (work.name, "bare") in samples:
+            bare_cpu = statistics.median(s.cpu for s in samples[(work.name, "bare")])
+            ours_cpu = statistics.median(s.cpu for s in samples[(work.name, "aioloop")])
+            print(_async_start_up(ours_cpu / bare_cpu) + " (CPU)")
         if "timeout" in variants and (work.name, "timeout") in samples:
             for index, label in ((0, "wall"), (1, "CPU")):
                 plain = ratios[(work.name, "aioloop")][index]
@@ -648,7 +659,8 @@ def main() -> None:
         ) - statistics.median(s.rss_mb for s in memory[("sync", 10000)])
         print(
             f"  pytest-aioloop over sync tests: {extra_small:+.1f} MB at 2,000 tests, "
-            f"{extra_large:+.1f} MB at 10,000 tests"
+            f"{extra_large:+.1f} MB at 10,000 tests "
+            f"({(extra_large - extra_small) * 2**20 / 8000:+.0f} bytes per test more)"
         )
 
 

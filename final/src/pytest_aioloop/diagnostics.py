@@ -28,7 +28,6 @@ per test; everything else here runs only when it has something to say:
 from __future__ import annotations
 
 import inspect
-import re
 import warnings
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -42,9 +41,12 @@ from pytest_aioloop.loops import Node, loop_name, scope_node
 from pytest_aioloop.runner import LoopFactory, LoopRunner
 
 #: What asyncio (and the libraries built on it) say when objects of two loops meet.
-MIXED_LOOPS = re.compile(
-    r"attached to a different loop|is bound to a different event loop|"
-    r"belongs to a different loop|Event loop is closed|no running event loop"
+MIXED_LOOPS = (
+    "attached to a different loop",
+    "is bound to a different event loop",
+    "belongs to a different loop",
+    "Event loop is closed",
+    "no running event loop",
 )
 
 
@@ -251,8 +253,10 @@ def _mixed_loops(error: BaseException) -> bool:
             continue
         seen.add(id(current))
         # RuntimeError mostly; ValueError from asyncio.ensure_future() and wait_for().
-        if isinstance(current, (RuntimeError, ValueError)) and MIXED_LOOPS.search(str(current)):
-            return True
+        if isinstance(current, (RuntimeError, ValueError)):
+            message = str(current)
+            if any(phrase in message for phrase in MIXED_LOOPS):
+                return True
         todo += [e for e in (current.__cause__, current.__context__) if e is not None]
         todo += getattr(current, "exceptions", ())
     return False

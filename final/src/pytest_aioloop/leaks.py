@@ -157,13 +157,6 @@ class Reporter:
         #: findings for the summary: (owner's name, findings), in the order found.
         self.summary: list[tuple[str, list[str]]] = []
 
-    def track(self, runner: LoopRunner) -> None:
-        """Attach a tracker to a newly opened loop."""
-        # (imported with the first loop: it runs inside the loops, with asyncio)
-        from pytest_aioloop.tracker import Tracker
-
-        Tracker(runner, self.late, self.root)
-
     def owner(
         self,
         runner: LoopRunner,

@@ -30,6 +30,7 @@ from pytest_aioloop.leaks import Reporter
 from pytest_aioloop.loops import Loops, Node, fixture_loop_node, scope_node
 from pytest_aioloop.policy import POLICY_FIXTURE
 from pytest_aioloop.runner import LoopFactory, LoopRunner
+from pytest_aioloop.tracker import Tracker
 from pytest_aioloop.watchdog import Watchdog
 
 
@@ -51,8 +52,12 @@ class Runtime:
         self.current = CurrentLoop()
 
     def track_leaks(self, leaks: Reporter) -> None:
-        """Every loop opened from now on is tracked, if the run records leaks."""
-        self.loops.track = leaks.track if leaks.on else None
+        """Every loop opened from now on gets a leak tracker, if the run records leaks."""
+        self._leaks = leaks
+        self.loops.track = self._track if leaks.on else None
+
+    def _track(self, runner: LoopRunner) -> None:
+        Tracker(runner, self._leaks.late, self._leaks.root)
 
     def factory(self, item: pytest.Item | None) -> LoopFactory:
         """The loop factory that ``item``'s loops are made with."""
