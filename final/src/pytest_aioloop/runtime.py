@@ -6,10 +6,10 @@ async code is here, in one :class:`Runtime` per run: the loops
 (:class:`~pytest_aioloop.loops.Loops`), the watchdog that wakes them at a
 timeout, the log of which loop each fixture ran in, and asyncio's current loop.
 Every module it imports imports asyncio, so the plugin imports this one only
-when collection has found an async test, when an async fixture is first set up,
-or when ``--asyncio-show-loops`` asks for the loops from the start: a run of
-sync tests with the plugin loaded imports no asyncio (see "Start-up" in
-:mod:`pytest_aioloop.plugin`).
+at the set-up of the run's first async test or async fixture, or at configure
+time when ``--asyncio-show-loops`` asks for the loops from the start: a run of
+sync tests with the plugin loaded, and ``--collect-only``, import no asyncio
+(see "Start-up" in :mod:`pytest_aioloop.plugin`).
 """
 
 from __future__ import annotations
