@@ -4,7 +4,8 @@
 settings, the markers' readings, each test's and fixture's kind); what runs
 async code is here, in one :class:`Runtime` per run: the loops
 (:class:`~pytest_aioloop.loops.Loops`), the watchdog that wakes them at a
-timeout, the log of which loop each fixture ran in, and asyncio's current loop.
+timeout, the log of which loop each fixture ran in (made at its first use),
+and asyncio's current loop.
 Every module it imports imports asyncio, so the plugin imports this one only
 at the set-up of the run's first async test or async fixture, or at configure
 time when ``--asyncio-show-loops`` asks for the loops from the start: a run of
@@ -15,8 +16,9 @@ sync tests with the plugin loaded, and ``--collect-only``, import no asyncio
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -24,7 +26,6 @@ from pytest_aioloop import clock as clocks
 from pytest_aioloop.clock import UnsupportedLoop, VirtualClock
 from pytest_aioloop.config import Clock, LoopScope, Settings
 from pytest_aioloop.current import CurrentLoop
-from pytest_aioloop.diagnostics import LoopLog
 from pytest_aioloop.items import ASYNC_TEST, AsyncTest
 from pytest_aioloop.leaks import Reporter
 from pytest_aioloop.loops import Loops, Node, fixture_loop_node, scope_node
@@ -32,6 +33,9 @@ from pytest_aioloop.policy import POLICY_FIXTURE
 from pytest_aioloop.runner import LoopFactory, LoopRunner
 from pytest_aioloop.tracker import Tracker
 from pytest_aioloop.watchdog import Watchdog
+
+if TYPE_CHECKING:
+    from pytest_aioloop.diagnostics import LoopLog
 
 
 class Runtime:
@@ -46,10 +50,20 @@ class Runtime:
             debug=settings.debug, watchdog=self.watchdog, factory_names=factory_names
         )
         self.track_leaks(leaks)
-        #: which loop each async fixture ran in, for the diagnostics.
-        self.log = LoopLog(factory_names)
+        self._factory_names = factory_names
         #: asyncio's current loop around each async test.
         self.current = CurrentLoop()
+
+    @functools.cached_property
+    def log(self) -> LoopLog:
+        """Which loop each async fixture ran in, for the diagnostics.
+
+        Made (and :mod:`pytest_aioloop.diagnostics` imported) at the first async
+        fixture's set-up, or the first failure that it explains.
+        """
+        from pytest_aioloop.diagnostics import LoopLog
+
+        return LoopLog(self._factory_names)
 
     def track_leaks(self, leaks: Reporter) -> None:
         """Every loop opened from now on gets a leak tracker, if the run records leaks."""

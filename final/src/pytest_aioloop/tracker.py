@@ -52,7 +52,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pytest_aioloop import stacks
 from pytest_aioloop.leaks import PRUNE_AT, Owner
 from pytest_aioloop.runner import LoopRunner, is_driver
 
@@ -210,7 +209,12 @@ class Tracker:
 
     # -- what a finding says ------------------------------------------------------
 
+    # (:mod:`pytest_aioloop.stacks` is imported with the first finding: a run
+    # without one never loads it)
+
     def _leak(self, task: asyncio.Task[Any]) -> str:
+        from pytest_aioloop import stacks
+
         coroutine = task.get_coro()
         frames, awaiting = stacks.chain(coroutine)
         lines = [f"leaked task {task.get_name()!r} ({_coroutine_name(coroutine)}), still pending"]
@@ -276,7 +280,9 @@ class Tracker:
         return text
 
     def _path(self, filename: str) -> str:
-        return stacks.display_path(filename, self._root)
+        from pytest_aioloop.stacks import display_path
+
+        return display_path(filename, self._root)
 
 
 #: Frames shown of where a task was created.
@@ -328,6 +334,8 @@ def _short(value: object) -> str:
 
 def _format_exception(error: BaseException, root: Path | None) -> str:
     """The error's traceback, its paths shown as a report shows them (relative to ``root``)."""
+    from pytest_aioloop.stacks import display_path
+
     described = traceback.TracebackException(type(error), error, error.__traceback__)
     seen: set[int] = set()
     todo = [described]
@@ -337,7 +345,7 @@ def _format_exception(error: BaseException, root: Path | None) -> str:
             continue
         seen.add(id(current))
         for frame in current.stack:  # the source lines are read already
-            frame.filename = stacks.display_path(frame.filename, root)
+            frame.filename = display_path(frame.filename, root)
         todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
         todo.extend(getattr(current, "exceptions", None) or [])
     return "".join(described.format()).rstrip()
