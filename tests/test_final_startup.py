@@ -145,3 +145,25 @@ def test_the_public_names_from_asyncio_modules_are_imported_at_first_use(
     finally:
         for name in [name for name in sys.modules if "pytest_aioloop" in name]:
             del sys.modules[name]
+
+
+def test_reports_are_imported_only_when_there_is_something_to_report(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An async test that passes, with no async fixture: no stack capture, no loop log."""
+    pytester.makepyfile(test_async="async def test_async():\n    pass\n")
+    modules = _run(pytester, monkeypatch)
+    assert "pytest_aioloop.runtime" in modules
+    assert "pytest_aioloop.stacks" not in modules
+    assert "pytest_aioloop.diagnostics" not in modules
+    # A leaked task is a finding: its report captures the task's stack.
+    pytester.makepyfile(
+        test_async="""
+import asyncio
+
+async def test_leaks():
+    asyncio.get_running_loop().create_task(asyncio.sleep(10))
+"""
+    )
+    modules = _run(pytester, monkeypatch)
+    assert "pytest_aioloop.stacks" in modules
