@@ -10,7 +10,7 @@ is asked: no walk of the module's conftests per test.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pytest
@@ -48,3 +48,30 @@ def loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, LoopFa
             "e.g. {'asyncio': asyncio.new_event_loop}."
         )
     return dict(result)
+
+
+def factory_params(
+    factories: Mapping[str, LoopFactory], names: Sequence[str]
+) -> list[pytest.ParameterSet]:
+    """The parameters of a test over the loop factories ``names``, with the names as ids.
+
+    A name that the hook did not give is a skipped parameter that lists the
+    ones it gave (the test runs wherever that factory exists). A single
+    factory adds no id to the test's name (pytest 9's ``HIDDEN_PARAM``).
+    """
+    params = [
+        pytest.param(factories[name], id=name)
+        if name in factories
+        else pytest.param(
+            None,
+            id=name,
+            marks=pytest.mark.skip(
+                reason=f"loop factory {name!r} is not available; the factories are: "
+                f"{', '.join(factories)}"
+            ),
+        )
+        for name in names
+    ]
+    if len(params) == 1 and hasattr(pytest, "HIDDEN_PARAM"):
+        params = [pytest.param(*params[0].values, id=pytest.HIDDEN_PARAM, marks=params[0].marks)]
+    return params

@@ -28,6 +28,7 @@ from pytest_aioloop import _pytest_compat
 from pytest_aioloop.config import InvalidScope, LoopScope
 
 if TYPE_CHECKING:
+    from pytest_aioloop.items import AsyncTest
     from pytest_aioloop.leaks import Owner
     from pytest_aioloop.runner import LoopRunner
     from pytest_aioloop.timeouts import Timeout
@@ -216,6 +217,59 @@ def run_fixture(
         raise
     _pytest_compat.cache_value(fixturedef, request, value, variant)
     return value
+
+
+def loop_scope_of(
+    kind: AsyncFixture,
+    fixturedef: pytest.FixtureDef[Any],
+    request: pytest.FixtureRequest,
+    default: LoopScope | None,
+    item: pytest.Item | None,
+    test: AsyncTest | None,
+) -> tuple[LoopScope, str]:
+    """The loop scope an async fixture runs in, and where it came from (for the diagnostics).
+
+    Its own ``loop_scope``, else ``default`` (``asyncio_default_fixture_loop_scope``),
+    else its caching scope. Refused (:func:`refuse`, naming the fixture and the
+    fix): a loop that closes before the fixture's cached value is dropped, and a
+    ``loop_scope`` asked for explicitly that is narrower than the loop of ``test``
+    (the async test it is set up for, ``item``), whose objects would not work there.
+    """
+    __tracebackhide__ = True
+    cache_scope = LoopScope(fixturedef.scope)
+    if kind.loop_scope is not None:
+        loop_scope, source = kind.loop_scope, "given"
+    elif default is not None:
+        loop_scope = default
+        source = "asyncio_default_fixture_loop_scope"
+    else:
+        loop_scope, source = cache_scope, "its scope"
+    if loop_scope.width < cache_scope.width:
+        refuse(
+            fixturedef,
+            request,
+            f"fixture {fixturedef.argname!r} is cached with scope={cache_scope.value!r} but runs "
+            f"in a loop_scope={loop_scope.value!r} loop, which closes before its value is dropped: "
+            f"give it loop_scope={cache_scope.value!r} or wider.",
+        )
+    if (
+        test is not None
+        and kind.loop_scope is not None
+        and loop_scope.width < test.loop_scope.width
+    ):
+        # Asked for explicitly, a loop narrower than the test's is a contradiction:
+        # the fixture's objects would belong to another loop than the test's. (A
+        # default loop scope keeps pytest-asyncio's behaviour: a loop of its own.)
+        assert item is not None
+        refuse(
+            fixturedef,
+            request,
+            f"{item.nodeid} runs in a loop_scope={test.loop_scope.value!r} loop, but its fixture "
+            f"{fixturedef.argname!r} asks for a narrower loop_scope={loop_scope.value!r} loop, "
+            "whose objects would not work in the test's loop: give the fixture "
+            f"loop_scope={test.loop_scope.value!r}, or the test a narrower loop_scope.",
+        )
+    return loop_scope, source
 
 
 def refuse(

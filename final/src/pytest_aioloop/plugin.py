@@ -81,8 +81,8 @@ from pytest_aioloop.config import (
     Settings,
     declare_options,
 )
-from pytest_aioloop.factories import HookResultError, loop_factories
-from pytest_aioloop.fixtures import AsyncFixture, classify, refuse, run_fixture
+from pytest_aioloop.factories import HookResultError, factory_params, loop_factories
+from pytest_aioloop.fixtures import AsyncFixture, classify, loop_scope_of, refuse, run_fixture
 from pytest_aioloop.items import (
     ASYNC,
     ASYNC_GENERATOR,
@@ -249,22 +249,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             )
         return
     state.factory_names.update((factory, name) for name, factory in factories.items())
-    names = asyncio_mark.loop_factories or tuple(factories)
-    params = [
-        pytest.param(factories[name], id=name)
-        if name in factories
-        else pytest.param(
-            None,
-            id=name,
-            marks=pytest.mark.skip(
-                reason=f"loop factory {name!r} is not available; the factories are: "
-                f"{', '.join(factories)}"
-            ),
-        )
-        for name in names
-    ]
-    if len(params) == 1 and hasattr(pytest, "HIDDEN_PARAM"):
-        params = [pytest.param(*params[0].values, id=pytest.HIDDEN_PARAM, marks=params[0].marks)]
+    params = factory_params(factories, asyncio_mark.loop_factories or tuple(factories))
     metafunc.fixturenames.append(FACTORY_ARGNAME)
     scope = asyncio_mark.loop_scope or state.settings.default_test_loop_scope
     # scope= makes pytest group the tests of one loop by factory, so that a loop
@@ -394,40 +379,10 @@ def pytest_fixture_setup(
                 "with @pytest_aioloop.fixture, or set asyncio_mode = auto.",
             )
         return None  # another plugin's fixture, or pytest's own error
-    cache_scope = LoopScope(fixturedef.scope)
-    if kind.loop_scope is not None:
-        loop_scope, source = kind.loop_scope, "given"
-    elif settings.default_fixture_loop_scope is not None:
-        loop_scope = settings.default_fixture_loop_scope
-        source = "asyncio_default_fixture_loop_scope"
-    else:
-        loop_scope, source = cache_scope, "its scope"
-    if loop_scope.width < cache_scope.width:
-        refuse(
-            fixturedef,
-            request,
-            f"fixture {fixturedef.argname!r} is cached with scope={cache_scope.value!r} but runs "
-            f"in a loop_scope={loop_scope.value!r} loop, which closes before its value is dropped: "
-            f"give it loop_scope={cache_scope.value!r} or wider.",
-        )
     test = None if item is None else item.stash.get(ASYNC_TEST, None)
-    if (
-        test is not None
-        and kind.loop_scope is not None
-        and loop_scope.width < test.loop_scope.width
-    ):
-        # Asked for explicitly, a loop narrower than the test's is a contradiction:
-        # the fixture's objects would belong to another loop than the test's. (A
-        # default loop scope keeps pytest-asyncio's behaviour: a loop of its own.)
-        assert item is not None
-        refuse(
-            fixturedef,
-            request,
-            f"{item.nodeid} runs in a loop_scope={test.loop_scope.value!r} loop, but its fixture "
-            f"{fixturedef.argname!r} asks for a narrower loop_scope={loop_scope.value!r} loop, "
-            "whose objects would not work in the test's loop: give the fixture "
-            f"loop_scope={test.loop_scope.value!r}, or the test a narrower loop_scope.",
-        )
+    loop_scope, source = loop_scope_of(
+        kind, fixturedef, request, settings.default_fixture_loop_scope, item, test
+    )
     runtime = state.start()
     runner, ends_first = runtime.fixture_runner(request, item, loop_scope)
     if ends_first is not None:
