@@ -5,7 +5,8 @@ implementation that returns something other than None wins. What it returns is
 checked here, once per test function at collection, so that a wrong result is
 one clear error naming the test and what was returned, instead of a failure
 deep in a loop's creation. When no conftest or plugin implements it, nothing
-is asked: no walk of the module's conftests per test.
+is asked: no walk of the module's conftests per test. The test is then
+parametrized over the factories its marker names (:func:`factory_params`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@
 ``loop_scope``; it records the function as the plugin's to run, so strict mode
 knows it from another async plugin's fixture. Each fixture *definition* is
 classified once (:func:`classify`); at every set-up of the fixture, the plugin's
-``pytest_fixture_setup`` runs it in its loop (:func:`run_fixture`), in the task
+``pytest_fixture_setup`` picks its loop scope (:func:`loop_scope_of`, which
+refuses a contradiction, naming the fixture and the fix) and runs it in that
+loop (:func:`run_fixture`), in the task
 that :mod:`pytest_aioloop.contexts` gives it: an async generator fixture's
 setup and teardown in one task of their own.
 
